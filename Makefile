@@ -1,0 +1,31 @@
+# Catalyst: two commands on a fresh machine — `make run` and `make test`.
+GO ?= go
+BIN := bin/catalyst
+
+.PHONY: run test build manifests bench lint fmt clean
+
+## run: start the whole platform in one process (embedded Kafka, in-memory stores)
+run:
+	$(GO) run ./cmd/catalyst dev
+
+## test: every test against real PostgreSQL and Redis (started if none answer)
+test:
+	hack/test.sh
+
+## build: the one binary
+build:
+	$(GO) build -o $(BIN) ./cmd/catalyst
+
+## manifests: regenerate knative/ Services from config/scaling.yaml
+manifests:
+	$(GO) run ./cmd/catalyst manifests
+
+## bench: the benchmarks quoted in BENCHMARKS.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./internal/broker/ ./internal/fnhttp/ ./internal/eventfilter/
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

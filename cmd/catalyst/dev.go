@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/catalyst-cpaas/catalyst/internal/dev"
+)
+
+// fileList is a repeatable -f flag, like kubectl apply -f.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	var files fileList
+	cfg := dev.Config{Out: out, Logger: log}
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.IngressAddr, "ingress-addr", ":8081", "broker ingress address (POST /{namespace}/{broker})")
+	fs.StringVar(&cfg.APIAddr, "api-addr", ":8080", "HTTP API address")
+	fs.StringVar(&cfg.RepoDir, "repo", ".", "directory holding brokers/, triggers/ and knative/")
+	fs.StringVar(&cfg.ConfigDir, "config", "", "configuration directory (default <repo>/config)")
+	fs.StringVar(&cfg.Kafka.DataDir, "kafka-data-dir", "", "persist the embedded Kafka here so events survive a restart (default: memory)")
+	fs.Var(&files, "f", "extra manifest file or directory, applied after the repository's (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.Manifests = files
+	cfg.Kafka.Brokers = envList("KAFKA_BROKERS")
+	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
+	cfg.RedisURL = os.Getenv("REDIS_URL")
+	p, err := dev.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return p.Serve(ctx)
+}

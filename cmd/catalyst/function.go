@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/catalyst-cpaas/catalyst/functions"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+)
+
+// runFunction serves one registered function on $PORT (8080 when unset), as the
+// container of its Knative Service does.
+func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("function", flag.ContinueOnError)
+	configDir := fs.String("config", "config", "configuration directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: catalyst function NAME")
+	}
+	name := fs.Arg(0)
+	reg, err := functions.Registry()
+	if err != nil {
+		return err
+	}
+	def, ok := reg.Lookup(name)
+	if !ok {
+		return fmt.Errorf("function %q is not registered (have %v)", name, reg.Names())
+	}
+	log = log.With("function", name)
+	f, err := def.New(fn.Deps{Logger: log, ConfigDir: *configDir})
+	if err != nil {
+		return fmt.Errorf("construct %s: %w", name, err)
+	}
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := fnhttp.NewServer(":"+port, fnhttp.Options{
+		Name: name, Function: f, Logger: log, Metrics: fnhttp.NewMetrics(promReg),
+	}, promReg)
+	log.Info("serving function", "addr", ":"+port)
+	return srv.Run(ctx)
+}
+
+func listFunctions(out io.Writer) error {
+	reg, err := functions.Registry()
+	if err != nil {
+		return err
+	}
+	for _, d := range reg.Definitions() {
+		fmt.Fprintf(out, "%-20s %s\n", d.Name, d.Description)
+	}
+	return nil
+}

@@ -1,0 +1,18 @@
+// Package functions lists every Catalyst function. Adding a function means adding its
+// Definition here, a Service in knative/ (make manifests) and its scaling policy in
+// config/scaling.yaml; the manifest tests fail until all three agree.
+package functions
+
+import (
+	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
+	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+)
+
+// Registry returns the registry of every function.
+func Registry() (*fn.Registry, error) {
+	return fn.NewRegistry(
+		deadletter.Definition(),
+		echo.Definition(),
+	)
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Makes PostgreSQL and Redis available for `make test` and prints the environment to
+# use, as `export` lines on stdout (everything else goes to stderr).
+#   - DATABASE_URL / REDIS_URL set and answering: used as they are.
+#   - otherwise localhost (127.0.0.1:5432 trust auth, 127.0.0.1:6379) if it answers;
+#   - otherwise a throwaway server started from the installed binaries in a temporary
+#     directory, on a free port, stopped by hack/test.sh when the tests end.
+set -euo pipefail
+
+say() { echo "make test: $*" >&2; }
+state_dir=${CATALYST_TEST_STATE:-$(mktemp -d -t catalyst-test-XXXXXX)}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+pg_answers() { # $1 = URL
+  command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1
+}
+
+redis_answers() { # $1 = URL
+  command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -u "$1" ping 2>/dev/null)" = PONG ]
+}
+
+# --- PostgreSQL -------------------------------------------------------------------
+db_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+if pg_answers "$db_url"; then
+  say "PostgreSQL answers at ${db_url%%\?*}; using it"
+else
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+    say "PostgreSQL does not answer at ${db_url%%\?*} and no initdb is installed (apt-get install postgresql)"; exit 1
+  fi
+  port=$(free_port)
+  data="$state_dir/pg"
+  mkdir -p "$data"
+  runas=()
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$state_dir"; runas=(runuser -u postgres --); fi
+  say "PostgreSQL does not answer at ${db_url%%\?*}; starting a throwaway one on 127.0.0.1:$port in $data"
+  "${runas[@]}" "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null
+  "${runas[@]}" "$bindir/pg_ctl" -D "$data" -o "-p $port -k $data -c listen_addresses=127.0.0.1" -l "$data/log" -w start >/dev/null
+  echo "$bindir/pg_ctl -D $data -m immediate stop" >> "$state_dir/stop"
+  [ "$(id -u)" = 0 ] && sed -i "\$s#^#runuser -u postgres -- #" "$state_dir/stop"
+  db_url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+fi
+
+# --- Redis ------------------------------------------------------------------------
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+if redis_answers "$redis_url"; then
+  say "Redis answers at $redis_url; using it"
+else
+  if ! command -v redis-server >/dev/null 2>&1; then
+    say "Redis does not answer at $redis_url and redis-server is not installed (apt-get install redis-server)"; exit 1
+  fi
+  port=$(free_port)
+  say "Redis does not answer at $redis_url; starting a throwaway one on 127.0.0.1:$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --dir "$state_dir" --pidfile "$state_dir/redis.pid" --logfile "$state_dir/redis.log"
+  echo "redis-cli -p $port shutdown nosave >/dev/null 2>&1 || true" >> "$state_dir/stop"
+  redis_url="redis://127.0.0.1:$port/0"
+  for _ in $(seq 50); do redis_answers "$redis_url" && break; sleep 0.1; done
+fi
+
+echo "export DATABASE_URL='$db_url'"
+echo "export REDIS_URL='$redis_url'"
+echo "export CATALYST_TEST_STATE='$state_dir'"

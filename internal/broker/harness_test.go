@@ -1,0 +1,225 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+)
+
+// baseManifests is a broker and the echo function's Service; tests add triggers.
+const baseManifests = `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+  annotations:
+    eventing.knative.dev/broker.class: Kafka
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: echo
+spec:
+  template:
+    spec:
+      containers:
+        - image: ko://github.com/catalyst-cpaas/catalyst/cmd/catalyst
+          args: [function, echo]
+`
+
+type harness struct {
+	rt      *Runtime
+	ingress *httptest.Server
+	reg     *prometheus.Registry
+	stop    func() // stops the runtime (also run at cleanup); safe to call twice
+}
+
+func testRegistry(t testing.TB) *fn.Registry {
+	t.Helper()
+	reg, err := fn.NewRegistry(echo.Definition())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// startRuntime runs a broker runtime over baseManifests plus extra YAML on an
+// embedded Kafka until the test ends.
+func startRuntime(t testing.TB, extra string) *harness {
+	t.Helper()
+	return startRuntimeOn(t, extra, KafkaConfig{})
+}
+
+// startRuntimeOn is startRuntime on the given Kafka.
+func startRuntimeOn(t testing.TB, extra string, kafka KafkaConfig) *harness {
+	t.Helper()
+	set := manifest.NewSet()
+	if err := set.LoadYAML("test.yaml", []byte(baseManifests+"\n---\n"+extra)); err != nil {
+		t.Fatal(err)
+	}
+	promReg := prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, err := New(ctx, Options{Manifests: set, Registry: testRegistry(t), Kafka: kafka, Registerer: promReg, Logger: testLogger(t)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	srv := httptest.NewServer(rt)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Close()
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("runtime: %v", err)
+			}
+			rt.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &harness{rt: rt, ingress: srv, reg: promReg, stop: stop}
+}
+
+func newEvent(id, typ string, ext map[string]string) event.Event {
+	e := event.New()
+	e.SetID(id)
+	e.SetType(typ)
+	e.SetSource("/test")
+	for k, v := range ext {
+		e.SetExtension(k, v)
+	}
+	_ = e.SetData("application/json", map[string]string{"id": id})
+	return e
+}
+
+// post sends e to the catalyst/default broker in binary mode and returns the status.
+func (h *harness) post(t testing.TB, e event.Event) int {
+	t.Helper()
+	return postTo(t, h.ingress.URL+"/catalyst/default", e)
+}
+
+func postTo(t testing.TB, url string, e event.Event) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// sink is an HTTP subscriber recording every event it receives; answer decides the
+// response (nil: 200 without reply).
+type sink struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	events []event.Event
+	answer func(e event.Event, n int) (status int, reply *event.Event)
+	notify chan struct{}
+}
+
+func newSink(t testing.TB, answer func(e event.Event, n int) (int, *event.Event)) *sink {
+	s := &sink{answer: answer, notify: make(chan struct{}, 1024)}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			t.Errorf("sink got a non-event: %v", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.events = append(s.events, *e)
+		n := len(s.events)
+		s.mu.Unlock()
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+		status, reply := http.StatusOK, (*event.Event)(nil)
+		if s.answer != nil {
+			status, reply = s.answer(*e, n)
+		}
+		if reply != nil {
+			if err := cehttp.WriteResponseWriter(r.Context(), binding.ToMessage(reply), status, w); err != nil {
+				t.Errorf("write reply: %v", err)
+			}
+			return
+		}
+		w.WriteHeader(status)
+		_, _ = io.Copy(w, bytes.NewBufferString("sink says "+http.StatusText(status)))
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *sink) received() []event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]event.Event(nil), s.events...)
+}
+
+func (s *sink) ids() map[string]int {
+	out := map[string]int{}
+	for _, e := range s.received() {
+		out[e.ID()]++
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func readAll(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func keyOf(namespace, name string) manifest.Key {
+	return manifest.Key{Namespace: namespace, Name: name}
+}

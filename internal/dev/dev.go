@@ -1,0 +1,212 @@
+// Package dev runs the whole platform in one process (`catalyst dev`): the broker
+// runtime over the repository's manifests, every registered function in-process, and
+// the HTTP API, on an embedded Kafka unless KAFKA_BROKERS names a real one.
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/catalyst-cpaas/catalyst/functions"
+	"github.com/catalyst-cpaas/catalyst/internal/api"
+	"github.com/catalyst-cpaas/catalyst/internal/broker"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+)
+
+// Config is `catalyst dev`'s flags and environment.
+type Config struct {
+	// RepoDir holds brokers/, triggers/ and knative/ (default ".").
+	RepoDir string
+	// ConfigDir holds config/*.yaml (default RepoDir/config).
+	ConfigDir string
+	// Manifests are extra files or directories, applied after the repository's (-f).
+	Manifests   []string
+	IngressAddr string // default :8081
+	APIAddr     string // default :8080
+	Kafka       broker.KafkaConfig
+	// DatabaseURL and RedisURL switch stores from in-memory to PostgreSQL and Redis.
+	DatabaseURL string
+	RedisURL    string
+	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
+	ShutdownTimeout time.Duration
+	Out             io.Writer // what was started is printed here
+	Logger          *slog.Logger
+}
+
+// Platform is a started `catalyst dev`.
+type Platform struct {
+	cfg      Config
+	runtime  *broker.Runtime
+	api      *api.Server
+	ingressL net.Listener
+	apiL     net.Listener
+}
+
+// Start loads and checks the manifests, starts Kafka and the broker runtime, and
+// listens on the ingress and API addresses. Serve runs it.
+func Start(ctx context.Context, cfg Config) (*Platform, error) {
+	cfg = withDefaults(cfg)
+	reg, err := functions.Registry()
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{filepath.Join(cfg.RepoDir, "brokers"), filepath.Join(cfg.RepoDir, "triggers"), filepath.Join(cfg.RepoDir, "knative")}
+	set, err := manifest.Load(append(paths, cfg.Manifests...)...)
+	if err != nil {
+		return nil, err
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rt, err := broker.New(ctx, broker.Options{
+		Manifests:       set,
+		Registry:        reg,
+		Deps:            fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir},
+		Kafka:           cfg.Kafka,
+		Registerer:      promReg,
+		FunctionMetrics: fnhttp.NewMetrics(promReg),
+		Logger:          cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{cfg: cfg, runtime: rt, api: api.New(promReg)}
+	if p.ingressL, err = net.Listen("tcp", cfg.IngressAddr); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("ingress: %w", err)
+	}
+	if p.apiL, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		p.ingressL.Close()
+		rt.Close()
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return p, nil
+}
+
+func withDefaults(c Config) Config {
+	if c.RepoDir == "" {
+		c.RepoDir = "."
+	}
+	if c.ConfigDir == "" {
+		c.ConfigDir = filepath.Join(c.RepoDir, "config")
+	}
+	if c.IngressAddr == "" {
+		c.IngressAddr = ":8081"
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = ":8080"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// IngressURL is the base URL of the broker ingress (append /{namespace}/{broker}).
+func (p *Platform) IngressURL() string { return "http://" + hostPort(p.ingressL.Addr()) }
+
+// APIURL is the base URL of the HTTP API.
+func (p *Platform) APIURL() string { return "http://" + hostPort(p.apiL.Addr()) }
+
+// Serve runs until ctx ends, then drains: the ingress stops accepting, deliveries in
+// flight finish or stay uncommitted, and Kafka closes.
+func (p *Platform) Serve(ctx context.Context) error {
+	ingress := &http.Server{Handler: p.runtime, ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := &http.Server{Handler: p.api, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 3)
+	go func() { errc <- serve(ingress, p.ingressL) }()
+	go func() { errc <- serve(apiSrv, p.apiL) }()
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	runDone := make(chan error, 1)
+	go func() { runDone <- p.runtime.Run(runCtx) }()
+	p.api.SetReady(true)
+	p.printSummary()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	case err = <-runDone:
+		runDone <- err
+	}
+	p.api.SetReady(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
+	defer cancel()
+	_ = ingress.Shutdown(shutdownCtx)
+	stopRun()
+	if rerr := <-runDone; err == nil {
+		err = rerr
+	}
+	_ = apiSrv.Shutdown(shutdownCtx)
+	p.runtime.Close()
+	fmt.Fprintln(p.cfg.Out, "catalyst dev: stopped")
+	return err
+}
+
+func serve(s *http.Server, l net.Listener) error {
+	if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (p *Platform) printSummary() {
+	w := p.cfg.Out
+	kafka := "embedded (kfake, in memory)"
+	switch {
+	case !p.runtime.Kafka().Embedded():
+		kafka = "external " + strings.Join(p.runtime.Kafka().Seeds(), ",")
+	case p.cfg.Kafka.DataDir != "":
+		kafka = "embedded (kfake, persisted in " + p.cfg.Kafka.DataDir + ")"
+	}
+	fmt.Fprintf(w, "catalyst dev: ready\n")
+	fmt.Fprintf(w, "  api:     %s  (GET /healthz, /metrics)\n", p.APIURL())
+	fmt.Fprintf(w, "  ingress: %s/{namespace}/{broker}  (brokers: %s)\n", p.IngressURL(), strings.Join(p.runtime.Brokers(), ", "))
+	fmt.Fprintf(w, "  kafka:   %s at %s\n", kafka, strings.Join(p.runtime.Kafka().Seeds(), ","))
+	fmt.Fprintf(w, "  stores:  %s\n", describeStores(p.cfg))
+	fmt.Fprintf(w, "  subscriptions (%d):\n", len(p.runtime.Subscriptions()))
+	for _, s := range p.runtime.Subscriptions() {
+		fmt.Fprintf(w, "    %s\n", s)
+	}
+}
+
+func describeStores(c Config) string {
+	pg, rd := "in-memory", "in-memory"
+	if c.DatabaseURL != "" {
+		pg = "PostgreSQL (DATABASE_URL)"
+	}
+	if c.RedisURL != "" {
+		rd = "Redis (REDIS_URL)"
+	}
+	return "relational " + pg + ", hot state " + rd
+}
+
+// hostPort renders a listener address usable in a URL (":8080" → "127.0.0.1:8080").
+func hostPort(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -61,9 +62,14 @@ func (d *DeadLetter) Handle(ctx context.Context, e event.Event) (*event.Event, e
 	return nil, nil
 }
 
+// truncate cuts s to at most n bytes, backing off to a rune boundary so a multi-byte
+// character is never split into invalid UTF-8, and marks the cut with "…".
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -13,11 +13,18 @@ import (
 )
 
 const (
-	// maxPollRecords bounds one batch; offsets are committed once per batch.
-	maxPollRecords = 1000
+	// maxPollRecords bounds one poll.
+	maxPollRecords = 500
 	// defaultMaxInFlight bounds concurrent deliveries of an unordered subscription.
 	defaultMaxInFlight = 128
-	commitTimeout      = 10 * time.Second
+	// maxUncommitted bounds records polled but not yet committable (delivered, but
+	// behind an older record still retrying). When it fills, polling waits: a stuck
+	// event stalls its subscription visibly instead of growing memory.
+	maxUncommitted = 10000
+	// orderedQueue is each partition's backlog in an ordered subscription.
+	orderedQueue  = 256
+	commitEvery   = 500 * time.Millisecond
+	commitTimeout = 10 * time.Second
 )
 
 // subscription is one consumer group reading one topic: a Trigger on its broker's
@@ -32,105 +39,213 @@ type subscription struct {
 	log     *slog.Logger
 }
 
-// run consumes until ctx ends. Each polled batch is delivered (partitions in parallel;
-// within a partition in order when ordered, else concurrently), then each partition's
-// offset is committed up to the last record before which everything reached a final
-// state. A record interrupted by shutdown is not committed and is delivered again
-// after restart: at least once, nothing lost.
+// run consumes until ctx ends. Records are delivered as they arrive, never waiting
+// for a batch: unordered, each in its own goroutine (at most defaultMaxInFlight);
+// ordered, one at a time per partition. Each partition's offset is committed up to
+// the last record before which every record reached a final state (delivered,
+// dead-lettered or dropped), so a record still retrying, or interrupted by shutdown
+// or a crash, is delivered again later: at least once, nothing lost.
 func (s *subscription) run(ctx context.Context, k *Kafka) error {
+	c := &consumer{sub: s, ctx: ctx, parts: map[int32]*partition{},
+		inFlight: make(chan struct{}, defaultMaxInFlight), window: make(chan struct{}, maxUncommitted)}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(k.seeds...),
 		kgo.ConsumerGroup(s.group),
 		kgo.ConsumeTopics(s.topic),
 		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(500*time.Millisecond),
+		// A member that crashed without leaving holds its partitions until its session
+		// times out; 10s (the Kafka client default before 3.0) bounds that pause
+		// after a crash, where franz-go's 45s default would stall a restart.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.HeartbeatInterval(3*time.Second),
+		kgo.OnPartitionsRevoked(c.revoked),
+		kgo.OnPartitionsLost(c.revoked),
 		kgo.WithLogger(kslog.New(s.log.With("component", "kafka-consumer", "group", s.group))),
 	)
 	if err != nil {
 		return err
 	}
+	c.cl = cl
 	defer cl.Close()
-	inFlight := make(chan struct{}, defaultMaxInFlight)
+	committerDone := make(chan struct{})
+	go func() { defer close(committerDone); c.commitLoop() }()
 	for {
 		fetches := cl.PollRecords(ctx, maxPollRecords)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
-			// A poll blocks rebalances until allowed; leaving the group on Close
-			// waits for that, so allow it before returning.
-			cl.AllowRebalance()
-			return nil
+			break
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
 			s.log.Warn("fetch error", "group", s.group, "topic", topic, "partition", p, "error", err)
 		})
-		var (
-			mu     sync.Mutex
-			commit []*kgo.Record
-			wg     sync.WaitGroup
-		)
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
+		fetches.EachRecord(c.dispatch)
+	}
+	c.wg.Wait()
+	<-committerDone
+	c.commit() // what finished while stopping must not be redelivered
+	return nil
+}
+
+// consumer is one run of a subscription.
+type consumer struct {
+	sub      *subscription
+	ctx      context.Context
+	cl       *kgo.Client
+	inFlight chan struct{} // unordered delivery slots
+	window   chan struct{} // uncommitted-record slots
+	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	parts map[int32]*partition
+}
+
+// partition tracks one partition's records from poll to commit.
+type partition struct {
+	pending   []*slot       // polled, in offset order, not yet committable
+	committed *kgo.Record   // last committable record not yet committed
+	queue     chan *slot    // ordered subscriptions only
+	stop      chan struct{} // closed when the partition is revoked
+}
+
+type slot struct {
+	rec  *kgo.Record
+	done bool
+}
+
+func (c *consumer) dispatch(r *kgo.Record) {
+	select {
+	case c.window <- struct{}{}:
+	case <-c.ctx.Done():
+		return
+	}
+	sl := &slot{rec: r}
+	c.mu.Lock()
+	p := c.parts[r.Partition]
+	if p == nil {
+		p = &partition{}
+		c.parts[r.Partition] = p
+	}
+	p.pending = append(p.pending, sl)
+	if c.sub.ordered && p.queue == nil {
+		p.queue, p.stop = make(chan *slot, orderedQueue), make(chan struct{})
+		c.wg.Add(1)
+		go c.deliverInOrder(p.queue, p.stop)
+	}
+	queue, stop := p.queue, p.stop
+	c.mu.Unlock()
+
+	if queue != nil {
+		select {
+		case queue <- sl:
+		case <-stop:
+		case <-c.ctx.Done():
+		}
+		return
+	}
+	select {
+	case c.inFlight <- struct{}{}:
+	case <-c.ctx.Done():
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer func() { <-c.inFlight; c.wg.Done() }()
+		c.finish(sl, c.sub.handle(c.ctx, sl.rec))
+	}()
+}
+
+// deliverInOrder delivers one partition's records one at a time until the partition
+// is revoked or the subscription stops; what it did not finish stays uncommitted.
+func (c *consumer) deliverInOrder(queue <-chan *slot, stop <-chan struct{}) {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-c.ctx.Done():
+			return
+		case sl := <-queue:
+			ok := c.sub.handle(c.ctx, sl.rec)
+			c.finish(sl, ok)
+			if !ok {
 				return
 			}
-			wg.Add(1)
-			go func(recs []*kgo.Record) {
-				defer wg.Done()
-				if last := s.deliverPartition(ctx, recs, inFlight); last != nil {
-					mu.Lock()
-					commit = append(commit, last)
-					mu.Unlock()
-				}
-			}(p.Records)
-		})
-		wg.Wait()
-		if len(commit) > 0 {
-			// Commit even while shutting down: what finished must not be redelivered.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-			if err := cl.CommitRecords(cctx, commit...); err != nil {
-				s.log.Warn("offset commit failed; those events will be redelivered", "group", s.group, "error", err)
-			}
-			cancel()
 		}
-		cl.AllowRebalance()
 	}
 }
 
-// deliverPartition delivers one partition's records and returns the last record of the
-// longest finished prefix (nil when the first did not finish).
-func (s *subscription) deliverPartition(ctx context.Context, recs []*kgo.Record, inFlight chan struct{}) *kgo.Record {
-	done := make([]bool, len(recs))
-	if s.ordered {
-		for i, r := range recs {
-			if done[i] = s.handle(ctx, r); !done[i] {
-				break
-			}
-		}
-	} else {
-		var wg sync.WaitGroup
-	launch:
-		for i, r := range recs {
-			select {
-			case inFlight <- struct{}{}:
-			case <-ctx.Done():
-				break launch
-			}
-			wg.Add(1)
-			go func() {
-				defer func() { <-inFlight; wg.Done() }()
-				done[i] = s.handle(ctx, r)
-			}()
-		}
-		wg.Wait()
+// finish records a slot's outcome and advances its partition's committable record
+// over every finished slot at the head.
+func (c *consumer) finish(sl *slot, ok bool) {
+	if !ok {
+		return
 	}
-	var last *kgo.Record
-	for i, ok := range done {
-		if !ok {
-			break
-		}
-		last = recs[i]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sl.done = true
+	p := c.parts[sl.rec.Partition]
+	if p == nil {
+		return // partition revoked meanwhile
 	}
-	return last
+	for len(p.pending) > 0 && p.pending[0].done {
+		p.committed = p.pending[0].rec
+		p.pending = p.pending[1:]
+		<-c.window
+	}
+}
+
+func (c *consumer) commitLoop() {
+	t := time.NewTicker(commitEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			c.commit()
+		}
+	}
+}
+
+// commit commits every partition's committable record.
+func (c *consumer) commit() {
+	c.mu.Lock()
+	var recs []*kgo.Record
+	for _, p := range c.parts {
+		if p.committed != nil {
+			recs = append(recs, p.committed)
+			p.committed = nil
+		}
+	}
+	c.mu.Unlock()
+	if len(recs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), commitTimeout)
+	defer cancel()
+	if err := c.cl.CommitRecords(ctx, recs...); err != nil {
+		c.sub.log.Warn("offset commit failed; those events will be redelivered", "group", c.sub.group, "error", err)
+	}
+}
+
+// revoked commits what finished and forgets the partitions another member now owns;
+// their records still in flight may be delivered twice (at least once).
+func (c *consumer) revoked(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.commit()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range lost[c.sub.topic] {
+		if part := c.parts[p]; part != nil {
+			for range part.pending {
+				<-c.window
+			}
+			if part.stop != nil {
+				close(part.stop)
+			}
+			delete(c.parts, p)
+		}
+	}
 }
 
 // handle decodes, filters and delivers one record; true means it reached a final state.

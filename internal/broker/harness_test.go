@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -143,76 +141,6 @@ func postTo(t testing.TB, url string, e event.Event) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// sink is an HTTP subscriber recording every event it receives; answer decides the
-// response (nil: 200 without reply).
-type sink struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	events []event.Event
-	answer func(e event.Event, n int) (status int, reply *event.Event)
-	notify chan struct{}
-}
-
-func newSink(t testing.TB, answer func(e event.Event, n int) (int, *event.Event)) *sink {
-	s := &sink{answer: answer, notify: make(chan struct{}, 1024)}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e, err := cehttp.NewEventFromHTTPRequest(r)
-		if err != nil {
-			t.Errorf("sink got a non-event: %v", err)
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		s.events = append(s.events, *e)
-		n := len(s.events)
-		s.mu.Unlock()
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
-		status, reply := http.StatusOK, (*event.Event)(nil)
-		if s.answer != nil {
-			status, reply = s.answer(*e, n)
-		}
-		if reply != nil {
-			if err := cehttp.WriteResponseWriter(r.Context(), binding.ToMessage(reply), status, w); err != nil {
-				t.Errorf("write reply: %v", err)
-			}
-			return
-		}
-		w.WriteHeader(status)
-		_, _ = io.Copy(w, bytes.NewBufferString("sink says "+http.StatusText(status)))
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *sink) received() []event.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]event.Event(nil), s.events...)
-}
-
-func (s *sink) ids() map[string]int {
-	out := map[string]int{}
-	for _, e := range s.received() {
-		out[e.ID()]++
-	}
-	return out
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func readAll(resp *http.Response) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 func trigger(name, filters, subscriberURL, delivery string) string {
@@ -38,31 +39,9 @@ spec:
 // its topic: every event posted so far has reached a final state.
 func (h *harness) drained(t testing.TB) {
 	t.Helper()
-	adm := kadm.NewClient(h.rt.kafka.producer)
-	waitFor(t, "all subscriptions to commit the end of their topics", func() bool {
-		ctx := context.Background()
-		for _, s := range h.rt.subs {
-			ends, err := adm.ListEndOffsets(ctx, s.topic)
-			if err != nil {
-				return false
-			}
-			committed, err := adm.FetchOffsetsForTopics(ctx, s.group, s.topic)
-			if err != nil {
-				return false
-			}
-			caughtUp := true
-			ends.Each(func(o kadm.ListedOffset) {
-				c, ok := committed.Lookup(s.topic, o.Partition)
-				if !ok || c.At < o.Offset {
-					caughtUp = false
-				}
-			})
-			if !caughtUp {
-				return false
-			}
-		}
-		return true
-	})
+	for _, s := range h.rt.subs {
+		testenv.WaitCaughtUp(t, h.rt.kafka.Seeds(), s.topic, s.group)
+	}
 }
 
 func TestIngressStatuses(t *testing.T) {
@@ -158,11 +137,11 @@ func TestTriggerFiltersDeliverExactlyTheMatchingEvents(t *testing.T) {
 		"not":    {"e4", "e5"},
 		"legacy": {"e3"},
 	}
-	sinks := map[string]*sink{}
+	sinks := map[string]*testenv.Sink{}
 	var yaml strings.Builder
 	for name, f := range filters {
-		sinks[name] = newSink(t, nil)
-		yaml.WriteString(trigger("t-"+name, f, sinks[name].srv.URL, ""))
+		sinks[name] = testenv.NewSink(t, nil)
+		yaml.WriteString(trigger("t-"+name, f, sinks[name].URL, ""))
 	}
 	h := startRuntime(t, yaml.String())
 	for _, e := range events {
@@ -179,7 +158,7 @@ func TestTriggerFiltersDeliverExactlyTheMatchingEvents(t *testing.T) {
 	}
 	h.drained(t)
 	for name, s := range sinks {
-		got := s.ids()
+		got := s.IDs()
 		var ids []string
 		for id, n := range got {
 			ids = append(ids, id)
@@ -196,21 +175,21 @@ func TestTriggerFiltersDeliverExactlyTheMatchingEvents(t *testing.T) {
 
 func TestRetriesBackoffAndDeadLetter(t *testing.T) {
 	t.Parallel()
-	dls := newSink(t, nil)
-	unavailable := newSink(t, func(event.Event, int) (int, *event.Event) { return http.StatusServiceUnavailable, nil })
-	rejecting := newSink(t, func(event.Event, int) (int, *event.Event) { return http.StatusBadRequest, nil })
-	flaky := newSink(t, func(_ event.Event, n int) (int, *event.Event) {
+	dls := testenv.NewSink(t, nil)
+	unavailable := testenv.NewSink(t, func(event.Event, int) (int, *event.Event) { return http.StatusServiceUnavailable, nil })
+	rejecting := testenv.NewSink(t, func(event.Event, int) (int, *event.Event) { return http.StatusBadRequest, nil })
+	flaky := testenv.NewSink(t, func(_ event.Event, n int) (int, *event.Event) {
 		if n < 3 {
 			return http.StatusInternalServerError, nil
 		}
 		return http.StatusOK, nil
 	})
 	delivery := func(retry int) string {
-		return fmt.Sprintf("  delivery:\n    retry: %d\n    backoffPolicy: exponential\n    backoffDelay: PT0.1S\n    deadLetterSink:\n      uri: %s", retry, dls.srv.URL)
+		return fmt.Sprintf("  delivery:\n    retry: %d\n    backoffPolicy: exponential\n    backoffDelay: PT0.1S\n    deadLetterSink:\n      uri: %s", retry, dls.URL)
 	}
-	yaml := trigger("unavailable", "  filters:\n    - exact: {type: to.unavailable}", unavailable.srv.URL, delivery(2)) +
-		trigger("rejecting", "  filters:\n    - exact: {type: to.rejecting}", rejecting.srv.URL, delivery(5)) +
-		trigger("flaky", "  filters:\n    - exact: {type: to.flaky}", flaky.srv.URL, delivery(4))
+	yaml := trigger("unavailable", "  filters:\n    - exact: {type: to.unavailable}", unavailable.URL, delivery(2)) +
+		trigger("rejecting", "  filters:\n    - exact: {type: to.rejecting}", rejecting.URL, delivery(5)) +
+		trigger("flaky", "  filters:\n    - exact: {type: to.flaky}", flaky.URL, delivery(4))
 	h := startRuntime(t, yaml)
 	start := time.Now()
 	for _, typ := range []string{"to.unavailable", "to.rejecting", "to.flaky"} {
@@ -219,25 +198,25 @@ func TestRetriesBackoffAndDeadLetter(t *testing.T) {
 		}
 	}
 	h.drained(t)
-	if n := len(unavailable.received()); n != 3 {
+	if n := len(unavailable.Received()); n != 3 {
 		t.Errorf("503 sink got %d attempts, want 1 + 2 retries", n)
 	}
 	// exponential from 100ms: retry 1 after 200ms, retry 2 after 400ms (delay*2^n).
 	if elapsed := time.Since(start); elapsed < 600*time.Millisecond {
 		t.Errorf("3 attempts took %v, less than the backoff of 200ms + 400ms", elapsed)
 	}
-	if n := len(rejecting.received()); n != 1 {
+	if n := len(rejecting.Received()); n != 1 {
 		t.Errorf("400 sink got %d attempts, want 1 (4xx other than 404/408/409/429 is not retried)", n)
 	}
-	if n := len(flaky.received()); n != 3 {
+	if n := len(flaky.Received()); n != 3 {
 		t.Errorf("flaky sink got %d attempts, want 3 (two 500s, then success)", n)
 	}
 	dead := map[string]event.Event{}
-	for _, e := range dls.received() {
+	for _, e := range dls.Received() {
 		dead[e.ID()] = e
 	}
-	if len(dead) != 2 || len(dls.received()) != 2 {
-		t.Fatalf("dead-letter sink got %v, want exactly the 503 and 400 events once each", dls.ids())
+	if len(dead) != 2 || len(dls.Received()) != 2 {
+		t.Fatalf("dead-letter sink got %v, want exactly the 503 and 400 events once each", dls.IDs())
 	}
 	for id, wantCode := range map[string]string{"id-to.unavailable": "503", "id-to.rejecting": "400"} {
 		e, ok := dead[id]
@@ -260,7 +239,7 @@ func TestRetriesBackoffAndDeadLetter(t *testing.T) {
 
 func TestFunctionReplyReentersTheBroker(t *testing.T) {
 	t.Parallel()
-	pongs := newSink(t, nil)
+	pongs := testenv.NewSink(t, nil)
 	yaml := `
 ---
 apiVersion: eventing.knative.dev/v1
@@ -273,13 +252,13 @@ spec:
     - exact: {type: io.catalyst.diagnostics.ping}
   subscriber:
     ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: echo}
-` + trigger("pongs", "  filters:\n    - exact: {type: io.catalyst.diagnostics.pong}", pongs.srv.URL, "")
+` + trigger("pongs", "  filters:\n    - exact: {type: io.catalyst.diagnostics.pong}", pongs.URL, "")
 	h := startRuntime(t, yaml)
 	if got := h.post(t, newEvent("ping-1", echo.PingType, map[string]string{"partitionkey": "msg-7", "tenantid": "acme"})); got != http.StatusAccepted {
 		t.Fatalf("post: %d", got)
 	}
-	waitFor(t, "the pong", func() bool { return len(pongs.received()) == 1 })
-	pong := pongs.received()[0]
+	testenv.WaitFor(t, "the pong", func() bool { return len(pongs.Received()) == 1 })
+	pong := pongs.Received()[0]
 	if pong.Subject() != "ping-1" || pong.Extensions()["partitionkey"] != "msg-7" || pong.Extensions()["tenantid"] != "acme" {
 		t.Fatalf("pong does not carry the ping's identity: %s", pong)
 	}
@@ -287,15 +266,15 @@ spec:
 
 func TestSequenceRunsStepsInOrderAndRepliesToBroker(t *testing.T) {
 	t.Parallel()
-	step := func(name string) *sink {
-		return newSink(t, func(e event.Event, _ int) (int, *event.Event) {
+	step := func(name string) *testenv.Sink {
+		return testenv.NewSink(t, func(e event.Event, _ int) (int, *event.Event) {
 			out := e.Clone()
 			out.SetType(e.Type() + "." + name)
 			return http.StatusOK, &out
 		})
 	}
 	s1, s2 := step("one"), step("two")
-	final := newSink(t, nil)
+	final := testenv.NewSink(t, nil)
 	yaml := fmt.Sprintf(`
 ---
 apiVersion: flows.knative.dev/v1
@@ -323,21 +302,21 @@ spec:
     - exact: {type: job}
   subscriber:
     ref: {apiVersion: flows.knative.dev/v1, kind: Sequence, name: pipeline}
-`, s1.srv.URL, s2.srv.URL) + trigger("done", "  filters:\n    - exact: {type: job.one.two}", final.srv.URL, "")
+`, s1.URL, s2.URL) + trigger("done", "  filters:\n    - exact: {type: job.one.two}", final.URL, "")
 	h := startRuntime(t, yaml)
 	if got := h.post(t, newEvent("job-1", "job", nil)); got != http.StatusAccepted {
 		t.Fatalf("post: %d", got)
 	}
-	waitFor(t, "the sequence's reply", func() bool { return len(final.received()) == 1 })
-	if got := s2.received()[0].Type(); got != "job.one" {
+	testenv.WaitFor(t, "the sequence's reply", func() bool { return len(final.Received()) == 1 })
+	if got := s2.Received()[0].Type(); got != "job.one" {
 		t.Fatalf("step two saw %q, want step one's reply job.one", got)
 	}
 }
 
 func TestOrderedTriggerKeepsOneKeysEventsInOrder(t *testing.T) {
 	t.Parallel()
-	s := newSink(t, nil)
-	yaml := strings.Replace(trigger("ordered", "  filters:\n    - exact: {type: seq}", s.srv.URL, ""),
+	s := testenv.NewSink(t, nil)
+	yaml := strings.Replace(trigger("ordered", "  filters:\n    - exact: {type: seq}", s.URL, ""),
 		"  name: ordered\n", "  name: ordered\n  annotations:\n    kafka.eventing.knative.dev/delivery.order: ordered\n", 1)
 	h := startRuntime(t, yaml)
 	const n = 50
@@ -346,8 +325,8 @@ func TestOrderedTriggerKeepsOneKeysEventsInOrder(t *testing.T) {
 			t.Fatalf("post: %d", got)
 		}
 	}
-	waitFor(t, "every event", func() bool { return len(s.received()) == n })
-	for i, e := range s.received() {
+	testenv.WaitFor(t, "every event", func() bool { return len(s.Received()) == n })
+	for i, e := range s.Received() {
 		if e.ID() != fmt.Sprintf("%03d", i) {
 			t.Fatalf("event %d is %s: order lost", i, e.ID())
 		}
@@ -367,27 +346,27 @@ func TestEventsSurviveARuntimeRestart(t *testing.T) {
 	var down atomic.Bool
 	down.Store(true)
 	var delivered sync.Map // id → true once answered 200
-	s := newSink(t, func(e event.Event, _ int) (int, *event.Event) {
+	s := testenv.NewSink(t, func(e event.Event, _ int) (int, *event.Event) {
 		if down.Load() {
 			return http.StatusServiceUnavailable, nil
 		}
 		delivered.Store(e.ID(), true)
 		return http.StatusOK, nil
 	})
-	yaml := trigger("durable", "  filters:\n    - exact: {type: keep}", s.srv.URL, "  delivery:\n    retry: 1000\n    backoffPolicy: linear\n    backoffDelay: PT0.1S")
+	yaml := trigger("durable", "  filters:\n    - exact: {type: keep}", s.URL, "  delivery:\n    retry: 1000\n    backoffPolicy: linear\n    backoffDelay: PT0.1S")
 	kafka := KafkaConfig{Brokers: cluster.ListenAddrs()}
 	first := startRuntimeOn(t, yaml, kafka)
 	const n = 20
 	for i := range n {
-		if got := first.post(t, newEvent(fmt.Sprintf("keep-%d", i), "keep", nil)); got != http.StatusAccepted {
+		if got := first.post(t, newEvent(fmt.Sprintf("keep-%d", i), "keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
 			t.Fatalf("post: %d", got)
 		}
 	}
-	waitFor(t, "failing attempts", func() bool { return len(s.received()) >= n })
+	testenv.WaitFor(t, "an attempt at every event", func() bool { return len(s.IDs()) == n })
 	first.stop()
 	down.Store(false)
 	startRuntimeOn(t, yaml, kafka)
-	waitFor(t, "every event after restart", func() bool {
+	testenv.WaitFor(t, "every event after restart", func() bool {
 		for i := range n {
 			if _, ok := delivered.Load(fmt.Sprintf("keep-%d", i)); !ok {
 				return false

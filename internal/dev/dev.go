@@ -177,7 +177,6 @@ func (p *Platform) printSummary() {
 	case p.cfg.Kafka.DataDir != "":
 		kafka = "embedded (kfake, persisted in " + p.cfg.Kafka.DataDir + ")"
 	}
-	fmt.Fprintf(w, "catalyst dev: ready\n")
 	fmt.Fprintf(w, "  api:     %s  (GET /healthz, /metrics)\n", p.APIURL())
 	fmt.Fprintf(w, "  ingress: %s/{namespace}/{broker}  (brokers: %s)\n", p.IngressURL(), strings.Join(p.runtime.Brokers(), ", "))
 	fmt.Fprintf(w, "  kafka:   %s at %s\n", kafka, strings.Join(p.runtime.Kafka().Seeds(), ","))
@@ -186,6 +185,7 @@ func (p *Platform) printSummary() {
 	for _, s := range p.runtime.Subscriptions() {
 		fmt.Fprintf(w, "    %s\n", s)
 	}
+	fmt.Fprintln(w, "catalyst dev: ready (Ctrl-C to stop)")
 }
 
 func describeStores(c Config) string {

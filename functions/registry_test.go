@@ -1,0 +1,43 @@
+package functions
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+)
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	reg, err := Registry()
+	if err != nil {
+		t.Fatalf("Registry: %v", err)
+	}
+	defs := reg.Definitions()
+	// The platform's foundation functions must stay registered: knative/, triggers/
+	// and brokers/ (the default dead-letter sink) refer to them.
+	for _, name := range []string{"echo", "dead-letter"} {
+		if _, ok := reg.Lookup(name); !ok {
+			t.Errorf("function %q is not registered (have %v)", name, reg.Names())
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if seen[d.Name] {
+			t.Errorf("function %q listed twice", d.Name)
+		}
+		seen[d.Name] = true
+		if strings.TrimSpace(d.Description) == "" {
+			t.Errorf("function %q has no Description (catalyst functions prints it)", d.Name)
+		}
+		f, err := d.New(fn.Deps{})
+		if err != nil {
+			t.Errorf("function %q: New(zero Deps): %v", d.Name, err)
+		} else if f == nil {
+			t.Errorf("function %q: New returned a nil Function", d.Name)
+		}
+	}
+	if len(seen) != len(reg.Names()) {
+		t.Errorf("%d unique definitions, %d names", len(seen), len(reg.Names()))
+	}
+}

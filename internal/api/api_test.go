@@ -1,0 +1,127 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func get(t *testing.T, h http.Handler, method, path string) (int, string, http.Header) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	body, err := io.ReadAll(rec.Result().Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.Code, string(body), rec.Header()
+}
+
+func TestHealthzFollowsReadiness(t *testing.T) {
+	t.Parallel()
+	s := New(prometheus.NewRegistry())
+	steps := []struct {
+		name       string
+		set        *bool
+		wantStatus int
+		wantBody   string
+	}{
+		{"before SetReady", nil, http.StatusServiceUnavailable, `"starting"`},
+		{"after SetReady(true)", ptr(true), http.StatusOK, `"ok"`},
+		{"SetReady(true) twice", ptr(true), http.StatusOK, `"ok"`},
+		{"draining: SetReady(false)", ptr(false), http.StatusServiceUnavailable, `"starting"`},
+		{"ready again", ptr(true), http.StatusOK, `"ok"`},
+	}
+	// Steps are sequential on one server: each depends on the one before.
+	for _, st := range steps {
+		if st.set != nil {
+			s.SetReady(*st.set)
+		}
+		code, body, hdr := get(t, s, http.MethodGet, "/healthz")
+		if code != st.wantStatus {
+			t.Errorf("%s: GET /healthz = %d, want %d", st.name, code, st.wantStatus)
+		}
+		if !strings.Contains(body, st.wantBody) {
+			t.Errorf("%s: body %q does not contain %s", st.name, body, st.wantBody)
+		}
+		if ct := hdr.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s: Content-Type = %q, want application/json", st.name, ct)
+		}
+	}
+}
+
+func TestMetricsServesGatherer(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "catalyst_api_test_total", Help: "A test counter."})
+	reg.MustRegister(c)
+	c.Add(3)
+	s := New(reg) // never SetReady: a starting platform is still observable.
+
+	code, body, _ := get(t, s, http.MethodGet, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d, want 200", code)
+	}
+	if !strings.Contains(body, "catalyst_api_test_total 3") {
+		t.Errorf("/metrics does not serve the registered counter with value 3:\n%s", body)
+	}
+}
+
+func TestRouting(t *testing.T) {
+	t.Parallel()
+	s := New(prometheus.NewRegistry())
+	s.SetReady(true)
+	tests := []struct {
+		method, path string
+		want         int
+		wantAllow    string
+	}{
+		{http.MethodGet, "/healthz", http.StatusOK, ""},
+		{http.MethodHead, "/healthz", http.StatusOK, ""},
+		{http.MethodGet, "/nope", http.StatusNotFound, ""},
+		{http.MethodGet, "/", http.StatusNotFound, ""},
+		{http.MethodGet, "/healthz/extra", http.StatusNotFound, ""},
+		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET"},
+		{http.MethodDelete, "/metrics", http.StatusMethodNotAllowed, "GET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
+			code, _, hdr := get(t, s, tt.method, tt.path)
+			if code != tt.want {
+				t.Errorf("%s %s = %d, want %d", tt.method, tt.path, code, tt.want)
+			}
+			if tt.wantAllow != "" && !strings.Contains(hdr.Get("Allow"), tt.wantAllow) {
+				t.Errorf("%s %s: Allow = %q, want it to contain %s", tt.method, tt.path, hdr.Get("Allow"), tt.wantAllow)
+			}
+		})
+	}
+}
+
+func TestOverRealHTTP(t *testing.T) {
+	t.Parallel()
+	s := New(prometheus.NewRegistry())
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	status := func() int {
+		resp, err := srv.Client().Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(); got != http.StatusServiceUnavailable {
+		t.Errorf("before ready: %d, want 503", got)
+	}
+	s.SetReady(true)
+	if got := status(); got != http.StatusOK {
+		t.Errorf("after ready: %d, want 200", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

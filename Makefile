@@ -22,7 +22,9 @@ manifests:
 
 ## bench: the benchmarks quoted in BENCHMARKS.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./internal/broker/ ./internal/fnhttp/ ./internal/eventfilter/
+	$(GO) test -run '^$$' -bench . -benchtime 50000x -count 3 ./internal/broker/
+	$(GO) test -run '^$$' -bench BenchmarkPod -benchtime 30000x -count 3 ./internal/fnhttp/
+	$(GO) test -run '^$$' -bench 'BenchmarkHandler|BenchmarkMatch' -benchmem -count 3 ./internal/fnhttp/ ./internal/eventfilter/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -4,9 +4,10 @@ BIN := bin/catalyst
 
 .PHONY: run test build manifests bench lint fmt clean
 
-## run: start the whole platform in one process (embedded Kafka, in-memory stores)
+## run: start the whole platform in one process (embedded Kafka, in-memory stores);
+## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml"
 run:
-	$(GO) run ./cmd/catalyst dev
+	$(GO) run ./cmd/catalyst dev $(ARGS)
 
 ## test: every test against real PostgreSQL and Redis (started if none answer)
 test:

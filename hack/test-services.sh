@@ -12,6 +12,16 @@ state_dir=${CATALYST_TEST_STATE:-$(mktemp -d -t catalyst-test-XXXXXX)}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# install PKG...: installs Debian packages when missing and we may (root with apt-get).
+install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $* from Debian's packages"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  else
+    say "need $* installed (apt-get install $*)"; exit 1
+  fi
+}
+
 pg_answers() { # $1 = URL
   command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1
 }
@@ -26,8 +36,9 @@ if pg_answers "$db_url"; then
   say "PostgreSQL answers at ${db_url%%\?*}; using it"
 else
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
-    say "PostgreSQL does not answer at ${db_url%%\?*} and no initdb is installed (apt-get install postgresql)"; exit 1
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ] || ! command -v psql >/dev/null 2>&1; then
+    install postgresql postgresql-client
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   fi
   port=$(free_port)
   data="$state_dir/pg"
@@ -47,8 +58,8 @@ redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
 if redis_answers "$redis_url"; then
   say "Redis answers at $redis_url; using it"
 else
-  if ! command -v redis-server >/dev/null 2>&1; then
-    say "Redis does not answer at $redis_url and redis-server is not installed (apt-get install redis-server)"; exit 1
+  if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+    install redis-server redis-tools
   fi
   port=$(free_port)
   say "Redis does not answer at $redis_url; starting a throwaway one on 127.0.0.1:$port"

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(hack/test-services.sh)"
-cleanup() { [ -f "$CATALYST_TEST_STATE/stop" ] && bash "$CATALYST_TEST_STATE/stop" || true; }
+cleanup() {
+  [ -f "$CATALYST_TEST_STATE/stop" ] && bash "$CATALYST_TEST_STATE/stop" >/dev/null 2>&1
+  rm -rf "$CATALYST_TEST_STATE"
+}
 trap cleanup EXIT
 export CATALYST_REQUIRE_SERVICES=1
 echo "make test: go vet ./..." >&2

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/catalyst-cpaas/catalyst/internal/eventfilter"
 )
@@ -62,7 +61,7 @@ func (s *subscription) run(ctx context.Context, k *Kafka) error {
 		kgo.HeartbeatInterval(3*time.Second),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.revoked),
-		kgo.WithLogger(kslog.New(s.log.With("component", "kafka-consumer", "group", s.group))),
+		kgo.WithLogger(kafkaLogger(s.log.With("group", s.group), "kafka-consumer")),
 	)
 	if err != nil {
 		return err

@@ -98,12 +98,18 @@ func (d *deliverer) attempts(ctx context.Context, t target, e *event.Event) (o o
 	}
 }
 
+// defaultAttemptTimeout bounds an attempt when the delivery spec sets no timeout, so
+// a subscriber that never answers cannot hold an event (and, ordered, its partition)
+// forever; it then counts as a retryable failure.
+const defaultAttemptTimeout = 60 * time.Second
+
 func (d *deliverer) attempt(ctx context.Context, t target, e *event.Event) outcome {
-	if timeout := d.spec.AttemptTimeout(); timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	timeout := d.spec.AttemptTimeout()
+	if timeout <= 0 {
+		timeout = defaultAttemptTimeout
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	return t.send(ctx, e)
 }
 

@@ -26,7 +26,7 @@ const maxEventBytes = 1 << 20
 // wrong; nothing invalid reaches Kafka.
 func (r *Runtime) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	status, msg := r.ingest(w, req)
-	r.metrics.ingress.WithLabelValues(brokerLabel(req), strconv.Itoa(status)).Inc()
+	r.metrics.ingress.WithLabelValues(r.brokerLabel(req), strconv.Itoa(status)).Inc()
 	if status == http.StatusAccepted {
 		w.WriteHeader(status)
 		return
@@ -36,8 +36,16 @@ func (r *Runtime) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-func brokerLabel(req *http.Request) string {
-	return strings.Trim(req.URL.Path, "/")
+// brokerLabel names the broker for metrics; any path that is not a broker counts as
+// "unknown", so stray requests cannot grow the label set.
+func (r *Runtime) brokerLabel(req *http.Request) string {
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	if len(parts) == 2 {
+		if _, ok := r.brokerTopics[manifest.Key{Namespace: parts[0], Name: parts[1]}]; ok {
+			return parts[0] + "/" + parts[1]
+		}
+	}
+	return "unknown"
 }
 
 func (r *Runtime) ingest(w http.ResponseWriter, req *http.Request) (int, string) {

@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 )
 
 // KafkaConfig selects the Kafka cluster the broker stores events in.
@@ -51,7 +50,7 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig, log *slog.Logger) (*Kafka, 
 	}
 	producer, err := kgo.NewClient(
 		kgo.SeedBrokers(k.seeds...),
-		kgo.WithLogger(kslog.New(log.With("component", "kafka-producer"))),
+		kgo.WithLogger(kafkaLogger(log, "kafka-producer")),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		// Keep producing to a topic a moment before it exists fails fast instead of
 		// hanging an ingress request.

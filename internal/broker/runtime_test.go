@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -103,6 +104,38 @@ func TestIngressStatuses(t *testing.T) {
 	if stored != 2 {
 		t.Fatalf("topic holds %d events, want the 2 valid ones", stored)
 	}
+	for _, c := range []struct {
+		broker, code string
+		want         float64
+	}{{"catalyst/default", "202", 2}, {"catalyst/default", "400", 4}, {"catalyst/default", "413", 1}, {"unknown", "404", 2}} {
+		if got := counterValue(t, h.reg, "catalyst_broker_ingress_events_total", map[string]string{"broker": c.broker, "code": c.code}); got != c.want {
+			t.Errorf("ingress counter broker=%s code=%s is %v, want %v", c.broker, c.code, got, c.want)
+		}
+	}
+}
+
+// counterValue reads one counter series from a registry (0 when absent).
+func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 func TestTriggerFiltersDeliverExactlyTheMatchingEvents(t *testing.T) {
@@ -210,6 +243,19 @@ func TestRetriesBackoffAndDeadLetter(t *testing.T) {
 	}
 	if n := len(flaky.Received()); n != 3 {
 		t.Errorf("flaky sink got %d attempts, want 3 (two 500s, then success)", n)
+	}
+	for _, c := range []struct {
+		sub, result string
+		want        float64
+	}{
+		{"Trigger/catalyst/unavailable", "retried", 2}, {"Trigger/catalyst/unavailable", "dead_lettered", 1},
+		{"Trigger/catalyst/rejecting", "retried", 0}, {"Trigger/catalyst/rejecting", "dead_lettered", 1},
+		{"Trigger/catalyst/flaky", "retried", 2}, {"Trigger/catalyst/flaky", "delivered", 1},
+	} {
+		labels := map[string]string{"subscription": c.sub, "result": c.result}
+		if got := counterValue(t, h.reg, "catalyst_broker_deliveries_total", labels); got != c.want {
+			t.Errorf("deliveries %v = %v, want %v", labels, got, c.want)
+		}
 	}
 	dead := map[string]event.Event{}
 	for _, e := range dls.Received() {

@@ -178,6 +178,9 @@ func (s *Set) addDocument(file string, doc []byte) error {
 		}
 		s.Services[keyOf(svc.ObjectMeta)] = &svc
 		source = "Service/" + keyOf(svc.ObjectMeta).String()
+	case CoreV1 + "/Namespace":
+		// Applied by kubectl so the namespace exists; nothing for the runtime to run.
+		return nil
 	case CoreV1 + "/ConfigMap":
 		var cm ConfigMap
 		if err := decode(doc, &cm, &cm.ObjectMeta); err != nil {
@@ -186,7 +189,7 @@ func (s *Set) addDocument(file string, doc []byte) error {
 		s.ConfigMaps[keyOf(cm.ObjectMeta)] = &cm
 		source = "ConfigMap/" + keyOf(cm.ObjectMeta).String()
 	default:
-		return fmt.Errorf("unsupported kind %q of apiVersion %q (want Broker, Trigger, Sequence, Service or ConfigMap)", tm.Kind, tm.APIVersion)
+		return fmt.Errorf("unsupported kind %q of apiVersion %q (want Broker, Trigger, Sequence, Service, ConfigMap or Namespace)", tm.Kind, tm.APIVersion)
 	}
 	s.Sources[source] = file
 	return nil

@@ -6,8 +6,8 @@ BIN := bin/catalyst
 
 ## run: start the whole platform in one process (embedded Kafka, in-memory stores);
 ## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml"
-run:
-	$(GO) run ./cmd/catalyst dev $(ARGS)
+run: build
+	$(BIN) dev $(ARGS)
 
 ## test: every test against real PostgreSQL and Redis (started if none answer)
 test:

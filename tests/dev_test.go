@@ -65,7 +65,7 @@ func TestDevServesHealthAndIngress(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /healthz: %d", resp.StatusCode)
 	}
-	if got := post(t, p.IngressURL+"/catalyst/default", newEvent("ping-1", "io.catalyst.diagnostics.ping", nil)); got != http.StatusAccepted {
+	if got := testenv.Post(t, p.IngressURL+"/catalyst/default", testenv.NewEvent("ping-1", "io.catalyst.diagnostics.ping", nil)); got != http.StatusAccepted {
 		t.Fatalf("valid event: %d, want 202", got)
 	}
 	bad, err := http.Post(p.IngressURL+"/catalyst/default", "application/cloudevents+json", strings.NewReader(`{"specversion":"1.0","type":"t","source":"/s"}`))
@@ -76,7 +76,7 @@ func TestDevServesHealthAndIngress(t *testing.T) {
 	if bad.StatusCode != http.StatusBadRequest {
 		t.Fatalf("event without id: %d, want 400", bad.StatusCode)
 	}
-	if got := post(t, p.IngressURL+"/catalyst/nope", newEvent("x", "t", nil)); got != http.StatusNotFound {
+	if got := testenv.Post(t, p.IngressURL+"/catalyst/nope", testenv.NewEvent("x", "t", nil)); got != http.StatusNotFound {
 		t.Fatalf("unknown broker: %d, want 404", got)
 	}
 	testenv.WaitFor(t, "the echo function's pong at the -f trigger's sink", func() bool { return len(pongs.Received()) == 1 })
@@ -134,9 +134,9 @@ func TestFileTriggerWithOutsideSinkGetsExactlyItsMatches(t *testing.T) {
 		if ev.tenant != "" {
 			ext["tenantid"], ext["channel"] = ev.tenant, ev.channel
 		}
-		e := newEvent(ev.id, ev.typ, ext)
+		e := testenv.NewEvent(ev.id, ev.typ, ext)
 		e.SetSource(ev.source)
-		if got := post(t, p.IngressURL+"/catalyst/default", e); got != http.StatusAccepted {
+		if got := testenv.Post(t, p.IngressURL+"/catalyst/default", e); got != http.StatusAccepted {
 			t.Fatalf("post %s: %d", ev.id, got)
 		}
 	}
@@ -188,7 +188,7 @@ func crashAndRecover(t *testing.T, env []string, args ...string) {
 	first := startDev(t, env, args...)
 	const n = 50
 	for i := range n {
-		if got := post(t, first.IngressURL+"/catalyst/default", newEvent(fmt.Sprintf("keep-%02d", i), "com.example.keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
+		if got := testenv.Post(t, first.IngressURL+"/catalyst/default", testenv.NewEvent(fmt.Sprintf("keep-%02d", i), "com.example.keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
 			t.Fatalf("post %d: %d", i, got)
 		}
 	}

@@ -265,8 +265,8 @@ func runExample(t *testing.T, file string, c exampleCase) {
 		t.Fatalf("catalyst dev does not list Trigger/catalyst/%s:\n%s", tr.Name, p.Output())
 	}
 	for _, e := range c.events {
-		ce := newEvent(e.id, e.typ, e.ext)
-		if got := post(t, p.IngressURL+"/catalyst/default", ce); got != http.StatusAccepted {
+		ce := testenv.NewEvent(e.id, e.typ, e.ext)
+		if got := testenv.Post(t, p.IngressURL+"/catalyst/default", ce); got != http.StatusAccepted {
 			t.Fatalf("post %s: %d, want 202", e.id, got)
 		}
 	}

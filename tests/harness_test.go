@@ -5,10 +5,7 @@ package tests
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/binding"
-	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 )
 
 // binary is the catalyst binary built by TestMain.
@@ -159,38 +152,6 @@ func (p *devProcess) Interrupt(t *testing.T) {
 	if p.exitErr != nil {
 		t.Fatalf("catalyst dev exited with %v after SIGINT:\n%s", p.exitErr, p.Output())
 	}
-}
-
-// ping builds a valid event.
-func newEvent(id, typ string, ext map[string]string) event.Event {
-	e := event.New()
-	e.SetID(id)
-	e.SetType(typ)
-	e.SetSource("/e2e")
-	for k, v := range ext {
-		e.SetExtension(k, v)
-	}
-	_ = e.SetData("application/json", map[string]string{"id": id})
-	return e
-}
-
-// post sends e in binary mode and returns the status.
-func post(t *testing.T, url string, e event.Event) int {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // writeManifest writes YAML to a temporary file for `-f`.

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 // Benchmarks of the broker plane on an embedded Kafka. Each reports events/s; compare
@@ -141,7 +142,7 @@ func BenchmarkKafkaCeiling(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer producer.Close()
-	e := newEvent("x", echo.PingType, map[string]string{"tenantid": "bench"})
+	e := testenv.NewEvent("x", echo.PingType, map[string]string{"tenantid": "bench"})
 	template, err := toRecord("ceiling", &e)
 	if err != nil {
 		b.Fatal(err)

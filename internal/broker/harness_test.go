@@ -10,14 +10,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 // baseManifests is a broker and the echo function's Service; tests add triggers.
@@ -107,40 +106,10 @@ func startRuntimeOn(t testing.TB, extra string, kafka KafkaConfig) *harness {
 	return &harness{rt: rt, ingress: srv, reg: promReg, stop: stop}
 }
 
-func newEvent(id, typ string, ext map[string]string) event.Event {
-	e := event.New()
-	e.SetID(id)
-	e.SetType(typ)
-	e.SetSource("/test")
-	for k, v := range ext {
-		e.SetExtension(k, v)
-	}
-	_ = e.SetData("application/json", map[string]string{"id": id})
-	return e
-}
-
 // post sends e to the catalyst/default broker in binary mode and returns the status.
 func (h *harness) post(t testing.TB, e event.Event) int {
 	t.Helper()
-	return postTo(t, h.ingress.URL+"/catalyst/default", e)
-}
-
-func postTo(t testing.TB, url string, e event.Event) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	return testenv.Post(t, h.ingress.URL+"/catalyst/default", e)
 }
 
 func readAll(resp *http.Response) string {

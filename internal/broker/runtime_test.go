@@ -183,7 +183,7 @@ func TestTriggerFiltersDeliverExactlyTheMatchingEvents(t *testing.T) {
 			ext["tenantid"] = e.tenant
 			ext["channel"] = e.channel
 		}
-		ce := newEvent(e.id, e.typ, ext)
+		ce := testenv.NewEvent(e.id, e.typ, ext)
 		ce.SetSource(e.source)
 		if got := h.post(t, ce); got != http.StatusAccepted {
 			t.Fatalf("post %s: %d", e.id, got)
@@ -226,7 +226,7 @@ func TestRetriesBackoffAndDeadLetter(t *testing.T) {
 	h := startRuntime(t, yaml)
 	start := time.Now()
 	for _, typ := range []string{"to.unavailable", "to.rejecting", "to.flaky"} {
-		if got := h.post(t, newEvent("id-"+typ, typ, nil)); got != http.StatusAccepted {
+		if got := h.post(t, testenv.NewEvent("id-"+typ, typ, nil)); got != http.StatusAccepted {
 			t.Fatalf("post: %d", got)
 		}
 	}
@@ -300,7 +300,7 @@ spec:
     ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: echo}
 ` + trigger("pongs", "  filters:\n    - exact: {type: io.catalyst.diagnostics.pong}", pongs.URL, "")
 	h := startRuntime(t, yaml)
-	if got := h.post(t, newEvent("ping-1", echo.PingType, map[string]string{"partitionkey": "msg-7", "tenantid": "acme"})); got != http.StatusAccepted {
+	if got := h.post(t, testenv.NewEvent("ping-1", echo.PingType, map[string]string{"partitionkey": "msg-7", "tenantid": "acme"})); got != http.StatusAccepted {
 		t.Fatalf("post: %d", got)
 	}
 	testenv.WaitFor(t, "the pong", func() bool { return len(pongs.Received()) == 1 })
@@ -350,7 +350,7 @@ spec:
     ref: {apiVersion: flows.knative.dev/v1, kind: Sequence, name: pipeline}
 `, s1.URL, s2.URL) + trigger("done", "  filters:\n    - exact: {type: job.one.two}", final.URL, "")
 	h := startRuntime(t, yaml)
-	if got := h.post(t, newEvent("job-1", "job", nil)); got != http.StatusAccepted {
+	if got := h.post(t, testenv.NewEvent("job-1", "job", nil)); got != http.StatusAccepted {
 		t.Fatalf("post: %d", got)
 	}
 	testenv.WaitFor(t, "the sequence's reply", func() bool { return len(final.Received()) == 1 })
@@ -367,7 +367,7 @@ func TestOrderedTriggerKeepsOneKeysEventsInOrder(t *testing.T) {
 	h := startRuntime(t, yaml)
 	const n = 50
 	for i := range n {
-		if got := h.post(t, newEvent(fmt.Sprintf("%03d", i), "seq", map[string]string{"partitionkey": "one-message"})); got != http.StatusAccepted {
+		if got := h.post(t, testenv.NewEvent(fmt.Sprintf("%03d", i), "seq", map[string]string{"partitionkey": "one-message"})); got != http.StatusAccepted {
 			t.Fatalf("post: %d", got)
 		}
 	}
@@ -404,7 +404,7 @@ func TestEventsSurviveARuntimeRestart(t *testing.T) {
 	first := startRuntimeOn(t, yaml, kafka)
 	const n = 20
 	for i := range n {
-		if got := first.post(t, newEvent(fmt.Sprintf("keep-%d", i), "keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
+		if got := first.post(t, testenv.NewEvent(fmt.Sprintf("keep-%d", i), "keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
 			t.Fatalf("post: %d", got)
 		}
 	}

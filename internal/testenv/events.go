@@ -1,0 +1,45 @@
+package testenv
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+)
+
+// NewEvent builds a valid event with source /test, the given extensions and JSON data
+// {"id": id}.
+func NewEvent(id, typ string, ext map[string]string) event.Event {
+	e := event.New()
+	e.SetID(id)
+	e.SetType(typ)
+	e.SetSource("/test")
+	for k, v := range ext {
+		e.SetExtension(k, v)
+	}
+	_ = e.SetData("application/json", map[string]string{"id": id})
+	return e
+}
+
+// Post sends e to url in binary content mode and returns the HTTP status.
+func Post(t testing.TB, url string, e event.Event) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}

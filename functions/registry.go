@@ -6,6 +6,7 @@ package functions
 import (
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 )
 
@@ -14,5 +15,6 @@ func Registry() (*fn.Registry, error) {
 	return fn.NewRegistry(
 		deadletter.Definition(),
 		echo.Definition(),
+		messagerecord.Definition(),
 	)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 )
 
 func TestRegistry(t *testing.T) {
@@ -22,6 +23,7 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
+	db := inmem.New()
 	for _, d := range defs {
 		if seen[d.Name] {
 			t.Errorf("function %q listed twice", d.Name)
@@ -30,9 +32,9 @@ func TestRegistry(t *testing.T) {
 		if strings.TrimSpace(d.Description) == "" {
 			t.Errorf("function %q has no Description (catalyst functions prints it)", d.Name)
 		}
-		f, err := d.New(fn.Deps{})
+		f, err := d.New(fn.Deps{Tenants: db.Tenants(), Messages: db.Messages()})
 		if err != nil {
-			t.Errorf("function %q: New(zero Deps): %v", d.Name, err)
+			t.Errorf("function %q: New with in-memory stores: %v", d.Name, err)
 		} else if f == nil {
 			t.Errorf("function %q: New returned a nil Function", d.Name)
 		}

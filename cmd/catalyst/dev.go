@@ -34,6 +34,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	cfg.Manifests = files
 	cfg.Kafka.Brokers = envList("KAFKA_BROKERS")
 	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
+	cfg.AdminToken = os.Getenv("CATALYST_ADMIN_TOKEN")
 	cfg.RedisURL = os.Getenv("REDIS_URL")
 	p, err := dev.Start(ctx, cfg)
 	if err != nil {

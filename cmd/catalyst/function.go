@@ -14,6 +14,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/functions"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
 // runFunction serves one registered function on $PORT (8080 when unset), as the
@@ -37,7 +38,12 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return fmt.Errorf("function %q is not registered (have %v)", name, reg.Names())
 	}
 	log = log.With("function", name)
-	f, err := def.New(fn.Deps{Logger: log, ConfigDir: *configDir})
+	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	f, err := def.New(fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages})
 	if err != nil {
 		return fmt.Errorf("construct %s: %w", name, err)
 	}

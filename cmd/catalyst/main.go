@@ -20,6 +20,7 @@ commands:
   dev                 run the whole platform in one process (embedded Kafka unless KAFKA_BROKERS)
   function NAME       serve one function over CloudEvents HTTP on $PORT (as in a Knative pod)
   manifests           regenerate knative/ Services from config/scaling.yaml
+  migrate             apply pending PostgreSQL migrations to DATABASE_URL
   functions           list the registered functions
 
 Run 'catalyst <command> -h' for a command's flags.
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return runFunction(ctx, args[1:], log)
 	case "manifests":
 		return runManifests(args[1:], out)
+	case "migrate":
+		return runMigrate(ctx, out)
 	case "functions":
 		return listFunctions(out)
 	case "help", "-h", "--help":

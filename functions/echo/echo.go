@@ -7,8 +7,12 @@ package echo
 import (
 	"context"
 
+	"encoding/json"
+
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/uuid"
+	"github.com/cloudevents/sdk-go/v2/types"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
@@ -16,8 +20,8 @@ import (
 
 // Event types.
 const (
-	PingType = "io.catalyst.diagnostics.ping"
-	PongType = "io.catalyst.diagnostics.pong"
+	PingType = catalog.DiagnosticsPingType
+	PongType = catalog.DiagnosticsPongType
 	Source   = "/catalyst/functions/echo"
 )
 
@@ -39,25 +43,32 @@ func Definition() fn.Definition {
 // Echo is stateless.
 type Echo struct{}
 
-// Handle replies to a ping with a pong whose subject is the ping's id.
+// Handle replies to a ping with a pong whose subject is the ping's id. The pong is
+// built by the catalogue (dataschema set, validated); its data is the ping's JSON data,
+// or null when the ping carried none.
 func (Echo) Handle(_ context.Context, in event.Event) (*event.Event, error) {
 	if in.Type() != PingType {
 		return nil, errs.E(errs.Invalid, "echo handles %s, not %s", PingType, in.Type())
 	}
-	out := event.New()
-	out.SetID(uuid.NewString())
-	out.SetType(PongType)
-	out.SetSource(Source)
-	out.SetSubject(in.ID())
+	data := catalog.DiagnosticsData("null")
+	if raw := in.Data(); len(raw) > 0 {
+		if !json.Valid(raw) {
+			return nil, errs.E(errs.Invalid, "ping %s: data is not JSON", in.ID())
+		}
+		data = raw
+	}
+	ext := map[string]string{}
 	for _, name := range routingExtensions {
 		if v, ok := in.Extensions()[name]; ok {
-			out.SetExtension(name, v)
+			if s, err := types.ToString(v); err == nil {
+				ext[name] = s
+			}
 		}
 	}
-	if data := in.Data(); data != nil {
-		if err := out.SetData(in.DataContentType(), data); err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "copy ping data")
-		}
+	out, err := catalog.New(PongType, Source, data, ext)
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "ping %s cannot be answered", in.ID())
 	}
+	out.SetSubject(in.ID())
 	return &out, nil
 }

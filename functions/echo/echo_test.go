@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 )
@@ -55,11 +56,13 @@ func TestPingPong(t *testing.T) {
 		contentType string
 		data        []byte
 		wantExt     map[string]string
+		wantData    string
 	}{
 		{"json data and every routing extension", mergeExt(routing, map[string]string{"customext": "not-copied"}),
-			"application/json", []byte(`{"n":1}`), routing},
-		{"text data, only tenant", map[string]string{"tenantid": "t2"}, "text/plain", []byte("hello"), map[string]string{"tenantid": "t2"}},
-		{"no data, no extensions", nil, "", nil, map[string]string{}},
+			"application/json", []byte(`{"n":1}`), routing, `{"n":1}`},
+		{"json data, only tenant", map[string]string{"tenantid": "t2"}, "application/json", []byte(`"hello"`),
+			map[string]string{"tenantid": "t2"}, `"hello"`},
+		{"no data, no extensions", nil, "", nil, map[string]string{}, "null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,8 +75,8 @@ func TestPingPong(t *testing.T) {
 			if out == nil {
 				t.Fatal("Handle returned no pong")
 			}
-			if err := out.Validate(); err != nil {
-				t.Errorf("pong is not a valid CloudEvent: %v", err)
+			if err := catalog.Validate(*out); err != nil {
+				t.Errorf("pong breaks the event catalogue: %v", err)
 			}
 			if out.Type() != PongType {
 				t.Errorf("type = %q, want %q", out.Type(), PongType)
@@ -96,13 +99,21 @@ func TestPingPong(t *testing.T) {
 					t.Errorf("extension %s = %v (present %v), want %q", k, v, ok, want)
 				}
 			}
-			if string(out.Data()) != string(tt.data) {
-				t.Errorf("data = %q, want %q", out.Data(), tt.data)
+			if string(out.Data()) != tt.wantData {
+				t.Errorf("data = %q, want %q", out.Data(), tt.wantData)
 			}
-			if out.DataContentType() != tt.contentType {
-				t.Errorf("datacontenttype = %q, want %q", out.DataContentType(), tt.contentType)
+			if out.DataContentType() != "application/json" {
+				t.Errorf("datacontenttype = %q, want application/json", out.DataContentType())
 			}
 		})
+	}
+}
+
+func TestNonJSONPingIsInvalid(t *testing.T) {
+	t.Parallel()
+	_, err := newEcho(t).Handle(context.Background(), ping(t, "text", nil, "text/plain", []byte("hello")))
+	if errs.CodeOf(err) != errs.Invalid {
+		t.Fatalf("text ping: error %v, want code invalid (dead letter: retrying cannot help)", err)
 	}
 }
 

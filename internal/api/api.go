@@ -1,28 +1,101 @@
-// Package api is Catalyst's public HTTP API (on `catalyst dev --api-addr`). Today it
-// serves the platform's health and metrics; the tenant and message endpoints land here.
+// Package api is Catalyst's public HTTP API (on `catalyst dev --api-addr`): tenants and
+// their API keys (admin), the messages API (tenant), health, metrics and the OpenAPI
+// document. Handlers decode and validate at the edge, call the stores and the broker,
+// and map every error once, through internal/errs.
 package api
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
+	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
+
+// Emitter posts an event to the broker (in-process in catalyst dev, the broker ingress
+// in a cluster); it returns once the broker has stored it.
+type Emitter interface {
+	Emit(ctx context.Context, e event.Event) error
+}
+
+// Options wire the API. Gatherer serves /metrics; the stores and Emitter serve the
+// tenant and message endpoints (which answer 503 while one they need is missing).
+type Options struct {
+	Gatherer    prometheus.Gatherer
+	Tenants     tenant.Store
+	Messages    message.Store
+	Idempotency idempotency.Store
+	Emitter     Emitter
+	// AdminToken authorises the /api/v2/tenants endpoints (Authorization: Bearer).
+	AdminToken string
+	// KeyGrace is how long a rotated-away API key keeps working (default 24h).
+	KeyGrace time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered (default 24h).
+	IdempotencyTTL time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
 
 // Server routes the API.
 type Server struct {
+	opts  Options
 	mux   *http.ServeMux
 	ready atomic.Bool
 }
 
-// New returns the API with GET /healthz (200 once SetReady(true), else 503) and
-// GET /metrics from gatherer.
-func New(gatherer prometheus.Gatherer) *Server {
-	s := &Server{mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+// New returns the API.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.KeyGrace == 0 {
+		o.KeyGrace = 24 * time.Hour
+	}
+	if o.IdempotencyTTL == 0 {
+		o.IdempotencyTTL = 24 * time.Hour
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.NewRegistry()
+	}
+	s := &Server{opts: o, mux: http.NewServeMux()}
+	for _, r := range s.routes() {
+		s.mux.Handle(r.method+" "+r.pattern, r.handler)
+	}
 	return s
+}
+
+// route is one endpoint; the same table registers the mux and is checked against the
+// OpenAPI document in tests.
+type route struct {
+	method, pattern string
+	handler         http.Handler
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", http.HandlerFunc(s.healthz)},
+		{"GET", "/metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})},
+		{"GET", "/api/openapi.json", http.HandlerFunc(serveOpenAPI)},
+		{"POST", "/api/v2/tenants", s.admin(s.createTenant)},
+		{"GET", "/api/v2/tenants/{id}", s.adminOrSelf(s.getTenant)},
+		{"PUT", "/api/v2/tenants/{id}", s.admin(s.updateTenant)},
+		{"DELETE", "/api/v2/tenants/{id}", s.admin(s.deleteTenant)},
+		{"POST", "/api/v2/tenants/{id}/api-keys", s.adminOrSelf(s.rotateKey)},
+		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},
+		{"GET", "/api/v1/messages", s.tenant(s.listMessages)},
+		{"GET", "/api/v1/messages/{id}", s.tenant(s.getMessage)},
+	}
 }
 
 // SetReady flips /healthz: true once every part of the platform is serving, false

@@ -23,7 +23,7 @@ func get(t *testing.T, h http.Handler, method, path string) (int, string, http.H
 
 func TestHealthzFollowsReadiness(t *testing.T) {
 	t.Parallel()
-	s := New(prometheus.NewRegistry())
+	s := New(Options{Gatherer: prometheus.NewRegistry()})
 	steps := []struct {
 		name       string
 		set        *bool
@@ -60,7 +60,7 @@ func TestMetricsServesGatherer(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "catalyst_api_test_total", Help: "A test counter."})
 	reg.MustRegister(c)
 	c.Add(3)
-	s := New(reg) // never SetReady: a starting platform is still observable.
+	s := New(Options{Gatherer: reg}) // never SetReady: a starting platform is still observable.
 
 	code, body, _ := get(t, s, http.MethodGet, "/metrics")
 	if code != http.StatusOK {
@@ -73,7 +73,7 @@ func TestMetricsServesGatherer(t *testing.T) {
 
 func TestRouting(t *testing.T) {
 	t.Parallel()
-	s := New(prometheus.NewRegistry())
+	s := New(Options{Gatherer: prometheus.NewRegistry()})
 	s.SetReady(true)
 	tests := []struct {
 		method, path string
@@ -104,7 +104,7 @@ func TestRouting(t *testing.T) {
 
 func TestOverRealHTTP(t *testing.T) {
 	t.Parallel()
-	s := New(prometheus.NewRegistry())
+	s := New(Options{Gatherer: prometheus.NewRegistry()})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	status := func() int {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
@@ -334,4 +335,32 @@ func (r *Runtime) Brokers() []string {
 		names = append(names, k.String())
 	}
 	return names
+}
+
+// Emitter stores events in one broker's topic, as its ingress does after validating
+// them: how in-process producers such as the HTTP API emit.
+type Emitter struct {
+	kafka *Kafka
+	topic string
+}
+
+// Emitter returns the emitter for broker namespace/name.
+func (r *Runtime) Emitter(namespace, name string) (*Emitter, error) {
+	topic, ok := r.brokerTopics[manifest.Key{Namespace: namespace, Name: name}]
+	if !ok {
+		return nil, fmt.Errorf("broker %s/%s not found", namespace, name)
+	}
+	return &Emitter{kafka: r.kafka, topic: topic}, nil
+}
+
+// Emit validates e and returns once Kafka has stored it.
+func (em *Emitter) Emit(ctx context.Context, e event.Event) error {
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("emit invalid event: %w", err)
+	}
+	rec, err := toRecord(em.topic, &e)
+	if err != nil {
+		return err
+	}
+	return em.kafka.produce(ctx, rec)
 }

@@ -5,6 +5,8 @@ package dev
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
 // Config is `catalyst dev`'s flags and environment.
@@ -37,6 +40,9 @@ type Config struct {
 	IngressAddr string // default :8081
 	APIAddr     string // default :8080
 	Kafka       broker.KafkaConfig
+	// AdminToken authorises the tenant admin API (CATALYST_ADMIN_TOKEN); empty
+	// generates one and prints it.
+	AdminToken string
 	// DatabaseURL and RedisURL switch stores from in-memory to PostgreSQL and Redis.
 	DatabaseURL string
 	RedisURL    string
@@ -53,6 +59,9 @@ type Platform struct {
 	api      *api.Server
 	ingressL net.Listener
 	apiL     net.Listener
+	stores   *stores.Stores
+	// generatedToken is true when the admin token was generated (and is printed).
+	generatedToken bool
 }
 
 // Start loads and checks the manifests, starts Kafka and the broker runtime, and
@@ -68,31 +77,66 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := stores.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rt, err := broker.New(ctx, broker.Options{
-		Manifests:       set,
-		Registry:        reg,
-		Deps:            fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir},
+		Manifests: set,
+		Registry:  reg,
+		Deps: fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir,
+			Tenants: st.Tenants, Messages: st.Messages},
 		Kafka:           cfg.Kafka,
 		Registerer:      promReg,
 		FunctionMetrics: fnhttp.NewMetrics(promReg),
 		Logger:          cfg.Logger,
 	})
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
-	p := &Platform{cfg: cfg, runtime: rt, api: api.New(promReg)}
+	p := &Platform{cfg: cfg, runtime: rt, stores: st}
+	fail := func(err error) (*Platform, error) {
+		p.close()
+		return nil, err
+	}
+	emitter, err := rt.Emitter(manifest.DefaultNamespace, "default")
+	if err != nil {
+		return fail(fmt.Errorf("the API emits to broker catalyst/default: %w", err))
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken, p.generatedToken = newAdminToken(), true
+		p.cfg.AdminToken = cfg.AdminToken
+	}
+	p.api = api.New(api.Options{
+		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency,
+		Emitter: emitter, AdminToken: cfg.AdminToken, Logger: cfg.Logger,
+	})
 	if p.ingressL, err = net.Listen("tcp", cfg.IngressAddr); err != nil {
-		rt.Close()
-		return nil, fmt.Errorf("ingress: %w", err)
+		return fail(fmt.Errorf("ingress: %w", err))
 	}
 	if p.apiL, err = net.Listen("tcp", cfg.APIAddr); err != nil {
-		p.ingressL.Close()
-		rt.Close()
-		return nil, fmt.Errorf("api: %w", err)
+		return fail(fmt.Errorf("api: %w", err))
 	}
 	return p, nil
+}
+
+// close releases what Start acquired, for a failed start.
+func (p *Platform) close() {
+	if p.ingressL != nil {
+		p.ingressL.Close()
+	}
+	p.runtime.Close()
+	p.stores.Close()
+}
+
+// newAdminToken makes a random admin token for a run that was given none.
+func newAdminToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "cat_admin_" + hex.EncodeToString(b)
 }
 
 func withDefaults(c Config) Config {
@@ -157,6 +201,7 @@ func (p *Platform) Serve(ctx context.Context) error {
 	}
 	_ = apiSrv.Shutdown(shutdownCtx)
 	p.runtime.Close()
+	p.stores.Close()
 	fmt.Fprintln(p.cfg.Out, "catalyst dev: stopped")
 	return err
 }
@@ -180,23 +225,17 @@ func (p *Platform) printSummary() {
 	fmt.Fprintf(w, "  api:     %s  (GET /healthz, /metrics)\n", p.APIURL())
 	fmt.Fprintf(w, "  ingress: %s/{namespace}/{broker}  (brokers: %s)\n", p.IngressURL(), strings.Join(p.runtime.Brokers(), ", "))
 	fmt.Fprintf(w, "  kafka:   %s at %s\n", kafka, strings.Join(p.runtime.Kafka().Seeds(), ","))
-	fmt.Fprintf(w, "  stores:  %s\n", describeStores(p.cfg))
+	fmt.Fprintf(w, "  stores:  %s\n", p.stores.Description)
+	if p.generatedToken {
+		fmt.Fprintf(w, "  admin:   CATALYST_ADMIN_TOKEN was unset; this run's admin token is %s\n", p.cfg.AdminToken)
+	} else {
+		fmt.Fprintf(w, "  admin:   token from CATALYST_ADMIN_TOKEN\n")
+	}
 	fmt.Fprintf(w, "  subscriptions (%d):\n", len(p.runtime.Subscriptions()))
 	for _, s := range p.runtime.Subscriptions() {
 		fmt.Fprintf(w, "    %s\n", s)
 	}
 	fmt.Fprintln(w, "catalyst dev: ready (Ctrl-C to stop)")
-}
-
-func describeStores(c Config) string {
-	pg, rd := "in-memory", "in-memory"
-	if c.DatabaseURL != "" {
-		pg = "PostgreSQL (DATABASE_URL)"
-	}
-	if c.RedisURL != "" {
-		rd = "Redis (REDIS_URL)"
-	}
-	return "relational " + pg + ", hot state " + rd
 }
 
 // hostPort renders a listener address usable in a URL (":8080" → "127.0.0.1:8080").

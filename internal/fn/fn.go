@@ -12,6 +12,9 @@ import (
 	"sort"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
 // Function handles one CloudEvent. A nil reply with a nil error acknowledges the event;
@@ -35,6 +38,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// ConfigDir is the directory holding config/*.yaml (catalyst dev --config).
 	ConfigDir string
+	// Stores, PostgreSQL-backed or in memory; nil where the process has none.
+	Tenants  tenant.Store
+	Messages message.Store
 }
 
 // Definition registers one function under a name. The name is also the Knative Service

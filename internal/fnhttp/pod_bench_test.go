@@ -11,12 +11,19 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 )
 
 // BenchmarkPod measures one function pod's capacity as config/scaling.yaml's
@@ -31,15 +38,21 @@ func BenchmarkPod(b *testing.B) {
 		def fn.Definition
 		typ string
 		ext map[string]string
+		// events, when set, builds the i-th event (before the clock starts) instead of
+		// a plain event of typ.
+		events func(b *testing.B, i int) event.Event
 	}{
-		{echo.Definition(), echo.PingType, nil},
+		{echo.Definition(), echo.PingType, nil, nil},
 		{deadletter.Definition(), "io.catalyst.message.requested", map[string]string{
 			"knativeerrorcode": "503", "knativeerrordest": "http://sink", "knativeerrordata": "c2luayBzYXlzIG5v",
-		}},
+		}, nil},
+		// Each event creates a message in the in-memory store.
+		{messagerecord.Definition(), "", nil, requested},
 	} {
 		b.Run(tc.def.Name, func(b *testing.B) {
 			// Logs are formatted (to io.Discard) so the dead-letter figure includes its log line.
-			f, err := tc.def.New(fn.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			db := inmem.New()
+			f, err := tc.def.New(fn.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Messages: db.Messages()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -51,6 +64,13 @@ func BenchmarkPod(b *testing.B) {
 			defer func() { cancel(); <-done }()
 			url := "http://" + srv.Addr() + "/"
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var prebuilt []event.Event
+			if tc.events != nil {
+				prebuilt = make([]event.Event, b.N+1)
+				for i := 1; i <= b.N; i++ {
+					prebuilt[i] = tc.events(b, i)
+				}
+			}
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
@@ -60,6 +80,14 @@ func BenchmarkPod(b *testing.B) {
 					defer wg.Done()
 					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
 						req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(`{"n":1}`)))
+						if prebuilt != nil {
+							req, _ = http.NewRequest(http.MethodPost, url, nil)
+							if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&prebuilt[i]), req); err != nil {
+								b.Error(err)
+								return
+							}
+							goto send
+						}
 						req.Header.Set("Content-Type", "application/json")
 						req.Header.Set("ce-specversion", "1.0")
 						req.Header.Set("ce-id", fmt.Sprint(i))
@@ -68,6 +96,7 @@ func BenchmarkPod(b *testing.B) {
 						for k, v := range tc.ext {
 							req.Header.Set("ce-"+k, v)
 						}
+					send:
 						resp, err := client.Do(req)
 						if err != nil {
 							b.Error(err)
@@ -87,4 +116,17 @@ func BenchmarkPod(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// requested builds a valid io.catalyst.message.requested for a new message.
+func requested(b *testing.B, _ int) event.Event {
+	id, _ := uuid.NewV7()
+	data := catalog.MessageRequested{MessageID: id.String(), TenantID: "bench", Channel: "sms", To: "+447911123456",
+		Content: catalog.Content{Type: "text", Text: "hello"}}
+	e, err := catalog.New(catalog.MessageRequestedType, "/bench", data, map[string]string{
+		"tenantid": "bench", "channel": "sms", "messageid": data.MessageID, "partitionkey": data.MessageID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
 }

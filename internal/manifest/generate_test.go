@@ -84,10 +84,7 @@ functions:
 
 func TestGenerateServicesContent(t *testing.T) {
 	t.Parallel()
-	reg, err := functions.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := fixtureFunctions(t)
 	p, err := scaling.Parse([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
@@ -174,10 +171,7 @@ func TestGenerateServicesContent(t *testing.T) {
 // Validate (the cases themselves are in internal/scaling).
 func TestGenerateRejectsInvalidPolicy(t *testing.T) {
 	t.Parallel()
-	reg, err := functions.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := fixtureFunctions(t)
 	tests := []struct{ name, policy, want string }{
 		{"capacity below target", strings.Replace(testPolicy, "targetTPS: 200", "targetTPS: 7000", 1), "echo: maxScale 3 × perPodTPS 2000 = 6000 events/s is below targetTPS 7000"},
 		{"registered function without policy", "targetUtilization: \"0.7\"\nfunctions:\n  echo: {targetTPS: 1, perPodTPS: 10, maxScale: 1}\n", `function "dead-letter" is registered but has no policy`},

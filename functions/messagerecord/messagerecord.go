@@ -1,0 +1,113 @@
+// Package messagerecord keeps the message record: subscribed to every
+// io.catalyst.message.* event, it records each in its message's history and moves the
+// message's status forward (never backwards: events may arrive out of order or twice).
+package messagerecord
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/message"
+)
+
+// TypePrefix is what the function's trigger selects.
+const TypePrefix = "io.catalyst.message."
+
+// Definition registers the function.
+func Definition() fn.Definition {
+	return fn.Definition{
+		Name:        "message-record",
+		Description: "Keeps every message's status and history from the io.catalyst.message.* events.",
+		Consumes:    []string{TypePrefix + "*"},
+		New: func(d fn.Deps) (fn.Function, error) {
+			if d.Messages == nil {
+				return nil, errs.E(errs.Unavailable, "message-record needs a message store")
+			}
+			return &Recorder{store: d.Messages, now: time.Now}, nil
+		},
+	}
+}
+
+// Recorder applies message events to the store.
+type Recorder struct {
+	store message.Store
+	now   func() time.Time
+}
+
+// statusByAction maps the action of io.catalyst.message.<action> to the status it
+// signals; screened depends on its decision.
+var statusByAction = map[string]message.Status{
+	"requested": message.Accepted,
+	"sent":      message.Sent,
+	"delivered": message.Delivered,
+	"read":      message.Read,
+	"failed":    message.Failed,
+	"inbound":   message.Received,
+}
+
+var statusByDecision = map[string]message.Status{
+	"pass": message.Screened, "hold": message.Held, "throttle": message.Throttled, "block": message.Blocked,
+}
+
+// described is the part of message data the record keeps as the message's identity:
+// message.requested and message.inbound carry it.
+type described struct {
+	Channel  string          `json:"channel"`
+	To       string          `json:"to"`
+	From     string          `json:"from"`
+	Content  json.RawMessage `json:"content"`
+	Decision string          `json:"decision"`
+}
+
+// Handle records e. An event that breaks the catalogue's contract is Invalid (dead
+// letter); a store failure is returned as is (retried).
+func (r *Recorder) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	action, ok := strings.CutPrefix(e.Type(), TypePrefix)
+	if !ok {
+		return nil, errs.E(errs.Invalid, "message-record handles %s*, not %s", TypePrefix, e.Type())
+	}
+	if err := catalog.Validate(e); err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "event %s breaks the catalogue", e.ID())
+	}
+	var d described
+	if err := json.Unmarshal(e.Data(), &d); err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "event %s data", e.ID())
+	}
+	status, ok := statusByAction[action]
+	if action == "screened" {
+		status, ok = statusByDecision[d.Decision]
+	}
+	if !ok {
+		return nil, errs.E(errs.Invalid, "event %s: no message status for %s", e.ID(), e.Type())
+	}
+	ext := e.Extensions()
+	tenantID, _ := ext["tenantid"].(string)
+	messageID, _ := ext["messageid"].(string)
+	at := e.Time()
+	if at.IsZero() {
+		at = r.now()
+	}
+	u := message.Update{
+		TenantID: tenantID, MessageID: messageID,
+		Entry: message.Entry{EventID: e.ID(), Type: e.Type(), Status: status, At: at.UTC()},
+	}
+	if action == "requested" || action == "inbound" {
+		u.Channel, u.To, u.From, u.Content = d.Channel, d.To, d.From, d.Content
+		if u.Channel == "" {
+			u.Channel, _ = ext["channel"].(string)
+		}
+	} else {
+		u.Entry.Detail = append(json.RawMessage(nil), e.Data()...)
+	}
+	if _, err := r.store.Apply(ctx, u); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}

@@ -1,0 +1,119 @@
+package catalog
+
+// Planned function names, from the architecture (docs/architecture.md): the firewall
+// and billing Sequences, and one sender and one delivery-report handler per channel.
+const (
+	firewall         = "firewall"
+	billingAuthorize = "billing-authorize"
+	billingSettle    = "billing-settle"
+	channelSend      = "<channel>-send"
+	channelDLR       = "<channel>-dlr"
+	messageRecord    = "message-record"
+	echo             = "echo"
+)
+
+// messageExtensions are required on every event about one message: they route it
+// (channel), scope it (tenantid) and keep it in its message's partition.
+var messageExtensions = []string{ExtTenantID, ExtChannel, ExtMessageID, ExtPartitionKey}
+
+// tenantExtensions are required on tenant-wide events; partitionkey is the tenant id,
+// so one tenant's balance and status events stay in order.
+var tenantExtensions = []string{ExtTenantID, ExtPartitionKey}
+
+// entries is the catalogue, in the order of a message's life. Adding a type means a
+// Go type in its entity's file, an entry here, an example in the tests, and
+// regenerating docs/events.md.
+func entries() []Entry {
+	return []Entry{
+		{
+			Type:        MessageRequestedType,
+			Description: "A send request was accepted: through the messages API, or posted to the broker as a raw CloudEvent. Bad input never gets this far (the API answers 4xx and emits nothing).",
+			Extensions:  messageExtensions, Data: MessageRequested{},
+			Producers: []string{API, Integrators}, Consumers: []string{firewall, messageRecord},
+		},
+		{
+			Type:        MessageScreenedType,
+			Description: "The firewall decided on a message. Only decision pass goes on to billing; block is final, hold waits in the review queue, throttle is over a velocity limit.",
+			Extensions:  messageExtensions, Data: MessageScreened{},
+			Producers: []string{firewall}, Consumers: []string{billingAuthorize, messageRecord}, Planned: true,
+		},
+		{
+			Type:        BillingAuthorizedType,
+			Description: "Billing priced a screened message (rate, discount, fees, tax, currency conversion) and reserved the amount on the tenant's balance. The channel's sender, selected by the channel extension, sends it.",
+			Extensions:  messageExtensions, Data: BillingAuthorized{},
+			Producers: []string{billingAuthorize}, Consumers: []string{channelSend}, Planned: true,
+		},
+		{
+			Type:        BillingDeclinedType,
+			Description: "Billing refused a screened message; nothing was reserved and the message is not sent.",
+			Extensions:  messageExtensions, Data: BillingDeclined{},
+			Producers: []string{billingAuthorize}, Consumers: []string{Integrators}, Planned: true,
+		},
+		{
+			Type:        MessageSentType,
+			Description: "A channel's sender handed the message to the provider or carrier, which accepted it. Delivery is reported later.",
+			Extensions:  messageExtensions, Data: MessageSent{},
+			Producers: []string{channelSend}, Consumers: []string{messageRecord}, Planned: true,
+		},
+		{
+			Type:        MessageFailedType,
+			Description: "The message will not be delivered: the sender could not hand it over (stage send) or the provider reported a failure (stage delivery). Billing settles the reservation.",
+			Extensions:  messageExtensions, Data: MessageFailed{},
+			Producers: []string{channelSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators}, Planned: true,
+		},
+		{
+			Type:        MessageDeliveredType,
+			Description: "The provider reported the message delivered to the recipient. Billing commits the reservation.",
+			Extensions:  messageExtensions, Data: MessageDelivered{},
+			Producers: []string{channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators}, Planned: true,
+		},
+		{
+			Type:        MessageReadType,
+			Description: "The recipient opened the message (channels with read receipts only).",
+			Extensions:  messageExtensions, Data: MessageRead{},
+			Producers: []string{channelDLR}, Consumers: []string{messageRecord, Integrators}, Planned: true,
+		},
+		{
+			Type:        MessageInboundType,
+			Description: "Someone sent a message to one of the tenant's numbers or accounts. It is a new message with its own message id.",
+			Extensions:  messageExtensions, Data: MessageInbound{},
+			Producers: []string{channelDLR}, Consumers: []string{messageRecord, Integrators}, Planned: true,
+		},
+		{
+			Type:        BillingCommittedType,
+			Description: "A reservation became a charge in the ledger: on delivery, or on failure when the rate charges on failure.",
+			Extensions:  messageExtensions, Data: BillingCommitted{},
+			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+		},
+		{
+			Type:        BillingReleasedType,
+			Description: "A reservation was given back to the balance: the message failed (and its rate does not charge on failure), or the reservation expired.",
+			Extensions:  messageExtensions, Data: BillingReleased{},
+			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+		},
+		{
+			Type:        BalanceLowType,
+			Description: "A tenant's available balance fell below its alert threshold. Emitted once per crossing, so top up before sends are declined.",
+			Extensions:  tenantExtensions, Data: BalanceLow{},
+			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+		},
+		{
+			Type:        TenantSuspendedType,
+			Description: "A tenant was suspended and may no longer send.",
+			Extensions:  tenantExtensions, Data: TenantSuspended{},
+			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+		},
+		{
+			Type:        DiagnosticsPingType,
+			Description: "A diagnostics ping with any JSON data. The echo function answers it with a pong, which proves the path ingress → Kafka → trigger → function → reply → broker.",
+			Data:        DiagnosticsData(nil),
+			Producers:   []string{Integrators}, Consumers: []string{echo},
+		},
+		{
+			Type:        DiagnosticsPongType,
+			Description: "The echo function's answer to a ping: the ping's data and routing extensions, with the ping's id as subject.",
+			Data:        DiagnosticsData(nil),
+			Producers:   []string{echo}, Consumers: []string{Integrators},
+		},
+	}
+}

@@ -1,0 +1,68 @@
+package catalog
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Example identities, shared by the tests.
+const (
+	exTenant      = "acme"
+	exMessage     = "01968a3e-5c2b-7d4e-9f10-2a3b4c5d6e7f"
+	exReservation = "5b0d7f5e-1d7a-4c3f-8f53-0b6a2f1f9c11"
+	exSource      = "/catalyst/tests"
+)
+
+// example is one valid event of a type: its data and extensions.
+type example struct {
+	data any
+	ext  map[string]string
+}
+
+// examples returns one valid example per catalogued type; a test fails when a type
+// has none, so every new type comes with one. Each call builds fresh values, so a
+// parallel test may change its copy.
+func examples() map[string]example {
+	at := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
+	ref := MessageRef{MessageID: exMessage, TenantID: exTenant, Channel: "sms"}
+	msg := func() map[string]string {
+		return map[string]string{ExtTenantID: exTenant, ExtChannel: "sms", ExtMessageID: exMessage, ExtPartitionKey: exMessage}
+	}
+	tenant := func() map[string]string {
+		return map[string]string{ExtTenantID: exTenant, ExtPartitionKey: exTenant}
+	}
+	price := decimal.RequireFromString("0.0425")
+	return map[string]example{
+		MessageRequestedType: {MessageRequested{
+			MessageID: exMessage, TenantID: exTenant, Channel: "sms", To: "+447700900123",
+			Content: Content{Type: "text", Text: "hello"},
+		}, msg()},
+		MessageScreenedType: {MessageScreened{MessageRef: ref, Decision: DecisionPass, Phase: "content", Score: 0.12}, msg()},
+		BillingAuthorizedType: {BillingAuthorized{
+			MessageRef: ref, ReservationID: exReservation, Amount: price, Currency: "EUR", Rate: price, ExpiresAt: at.Add(time.Hour),
+		}, msg()},
+		BillingDeclinedType: {BillingDeclined{MessageRef: ref, Reason: DeclineInsufficientBalance, Detail: "balance 0.01 EUR"}, msg()},
+		MessageSentType:     {MessageSent{MessageRef: ref, Provider: "smpp-uk-1", ProviderMessageID: "2f1c0a9e", Parts: 1}, msg()},
+		MessageFailedType: {MessageFailed{
+			MessageRef: ref, Stage: StageDelivery, Code: "0x0000000B", Reason: "invalid destination address",
+		}, msg()},
+		MessageDeliveredType: {MessageDelivered{MessageRef: ref, ProviderMessageID: "2f1c0a9e", DeliveredAt: at}, msg()},
+		MessageReadType:      {MessageRead{MessageRef: ref}, msg()},
+		MessageInboundType: {MessageInbound{
+			MessageRef: ref, From: "+447700900456", To: "+447700900123",
+			Content: Content{Type: "text", Text: "STOP"}, ReceivedAt: at,
+		}, msg()},
+		BillingCommittedType: {BillingCommitted{MessageRef: ref, ReservationID: exReservation, Amount: price, Currency: "EUR"}, msg()},
+		BillingReleasedType: {BillingReleased{
+			MessageRef: ref, ReservationID: exReservation, Amount: price, Currency: "EUR", Reason: ReleaseExpired,
+		}, msg()},
+		BalanceLowType: {BalanceLow{
+			TenantID: exTenant, Balance: decimal.RequireFromString("4.20"), Threshold: decimal.NewFromInt(5), Currency: "EUR",
+		}, tenant()},
+		TenantSuspendedType: {TenantSuspended{TenantID: exTenant, Reason: SuspendBalanceExhausted}, tenant()},
+		DiagnosticsPingType: {json.RawMessage(`{"hello":"world"}`), map[string]string{}},
+		DiagnosticsPongType: {[]byte(`"any JSON value"`), map[string]string{ExtTenantID: exTenant}},
+	}
+}

@@ -1,0 +1,161 @@
+package inmem
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/message"
+)
+
+// MessageStore is message.Store in memory.
+type MessageStore struct {
+	now  func() time.Time
+	mu   sync.Mutex
+	msgs map[string]map[string]*record // tenant id → message id → record
+}
+
+// record is one stored message and the event ids already applied to it.
+type record struct {
+	msg    message.Message
+	events map[string]bool
+}
+
+var _ message.Store = (*MessageStore)(nil)
+
+func newMessageStore(now func() time.Time) *MessageStore {
+	return &MessageStore{now: now, msgs: map[string]map[string]*record{}}
+}
+
+// cloneMessage deep-copies m; withHistory false leaves History nil.
+func cloneMessage(m message.Message, withHistory bool) message.Message {
+	m.Content = cloneBytes(m.Content)
+	h := m.History
+	m.History = nil
+	if withHistory {
+		m.History = make([]message.Entry, len(h))
+		for i, e := range h {
+			e.Detail = cloneBytes(e.Detail)
+			m.History[i] = e
+		}
+	}
+	return m
+}
+
+// Apply implements message.Store; see postgres.MessageStore.Apply.
+func (s *MessageStore) Apply(_ context.Context, u message.Update) (message.Message, error) {
+	now := s.now()
+	u, err := prepareUpdate(u, now)
+	if err != nil {
+		return message.Message{}, err
+	}
+	u.Content, u.Entry.Detail = cloneBytes(u.Content), cloneBytes(u.Entry.Detail)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byID := s.msgs[u.TenantID]
+	if byID == nil {
+		byID = map[string]*record{}
+		s.msgs[u.TenantID] = byID
+	}
+	r := byID[u.MessageID]
+	switch {
+	case r == nil:
+		r = &record{
+			msg: message.Message{
+				ID: u.MessageID, TenantID: u.TenantID,
+				Channel: u.Channel, To: u.To, From: u.From, Content: u.Content,
+				Status: u.Entry.Status, CreatedAt: now, UpdatedAt: now,
+			},
+			events: map[string]bool{},
+		}
+		byID[u.MessageID] = r
+	case r.events[u.Entry.EventID]:
+		return cloneMessage(r.msg, true), nil
+	default:
+		advance(&r.msg, u, now)
+	}
+	r.events[u.Entry.EventID] = true
+	r.msg.History = append(r.msg.History, u.Entry)
+	return cloneMessage(r.msg, true), nil
+}
+
+// advance applies a newly recorded event to m: the status moves up when the event's
+// ranks higher, empty descriptive fields take the event's, and UpdatedAt becomes now.
+func advance(m *message.Message, u message.Update, now time.Time) {
+	if message.Rank(u.Entry.Status) > message.Rank(m.Status) {
+		m.Status = u.Entry.Status
+	}
+	if m.Channel == "" {
+		m.Channel = u.Channel
+	}
+	if m.To == "" {
+		m.To = u.To
+	}
+	if m.From == "" {
+		m.From = u.From
+	}
+	if len(m.Content) == 0 {
+		m.Content = u.Content
+	}
+	m.UpdatedAt = now
+}
+
+// Get implements message.Store.
+func (s *MessageStore) Get(_ context.Context, tenantID, messageID string) (message.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, err := uuid.Parse(messageID); err == nil {
+		if r := s.msgs[tenantID][id.String()]; r != nil {
+			return cloneMessage(r.msg, true), nil
+		}
+	}
+	return message.Message{}, errs.E(errs.NotFound, "message %s not found", messageID)
+}
+
+// List implements message.Store: newest first by (CreatedAt, ID), keyset-paged.
+func (s *MessageStore) List(_ context.Context, tenantID string, f message.Filter) (message.Page, error) {
+	limit, cur, err := checkFilter(f)
+	if err != nil {
+		return message.Page{}, err
+	}
+	s.mu.Lock()
+	var msgs []message.Message
+	for _, r := range s.msgs[tenantID] {
+		m := r.msg
+		switch {
+		case f.Status != "" && m.Status != f.Status,
+			f.Channel != "" && m.Channel != f.Channel,
+			!f.Since.IsZero() && m.CreatedAt.Before(f.Since),
+			!f.Until.IsZero() && !m.CreatedAt.Before(f.Until),
+			!cur.zero() && !before(m, cur):
+			continue
+		}
+		msgs = append(msgs, cloneMessage(m, false))
+	}
+	s.mu.Unlock()
+	sort.Slice(msgs, func(i, j int) bool {
+		return before(msgs[j], cursor{CreatedAt: msgs[i].CreatedAt, ID: msgs[i].ID})
+	})
+	page := message.Page{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages = msgs[:limit]
+		page.NextCursor = encodeCursor(page.Messages[limit-1])
+	}
+	if page.Messages == nil {
+		page.Messages = []message.Message{}
+	}
+	return page, nil
+}
+
+// before reports whether m comes after c in newest-first order: (CreatedAt, ID) is
+// smaller. Canonical UUID strings compare as their bytes do, as in PostgreSQL.
+func before(m message.Message, c cursor) bool {
+	if !m.CreatedAt.Equal(c.CreatedAt) {
+		return m.CreatedAt.Before(c.CreatedAt)
+	}
+	return m.ID < c.ID
+}

@@ -1,0 +1,63 @@
+// Package stores opens the platform's stores: PostgreSQL (migrated on open) when a
+// database URL is given, otherwise the in-memory adapters. Both pass the same
+// contract tests (internal/storetest), so callers do not care which they got.
+package stores
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
+	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+)
+
+// Stores is one process's set of stores.
+type Stores struct {
+	Tenants     tenant.Store
+	Messages    message.Store
+	Idempotency idempotency.Store
+	// Description says which adapter is in use, for start-up output (no secrets).
+	Description string
+	close       func()
+}
+
+// Close releases connections.
+func (s *Stores) Close() {
+	if s.close != nil {
+		s.close()
+	}
+}
+
+// Open connects to databaseURL and applies pending migrations, or returns in-memory
+// stores when databaseURL is empty.
+func Open(ctx context.Context, databaseURL string) (*Stores, error) {
+	if databaseURL == "" {
+		db := inmem.New()
+		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Description: "in-memory"}, nil
+	}
+	db, err := postgres.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
+	}
+	return &Stores{
+		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(),
+		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
+	}, nil
+}
+
+// redact drops credentials from a URL for display.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(DATABASE_URL)"
+	}
+	return u.Host + u.Path
+}

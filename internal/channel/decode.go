@@ -14,9 +14,10 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 )
 
-// MaxRequestBytes bounds a POST /api/v1/messages body. The largest legitimate body, a
-// custom-channel text at its 64 Ki code-point limit, fits; the HTTP handler should
-// also cap its reader (http.MaxBytesReader) so an oversized body is never buffered.
+// MaxRequestBytes bounds a POST /api/v1/messages body: room for every channel's text
+// limit (custom's 64 Ki code points too, unless they are mostly 4-byte characters).
+// The HTTP handler caps its reader with it as well, so an oversized body is never
+// buffered; Decode's own check (400) is the backstop for other callers.
 const MaxRequestBytes = 256 << 10
 
 // Decode parses a POST /api/v1/messages body strictly, then validates it. A body that

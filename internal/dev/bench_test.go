@@ -1,0 +1,120 @@
+package dev
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
+)
+
+// BenchmarkSendMessage drives the whole platform in one process (catalyst dev, embedded
+// Kafka; in-memory stores or PostgreSQL): 64 keep-alive clients POST /api/v1/messages (SMS, text).
+// It reports accepted/s (every 202: validated, emitted, stored in Kafka) and
+// recorded/s (until the message-record function has recorded every message).
+//
+//	go test -run '^$' -bench BenchmarkSendMessage -benchtime 20000x ./internal/dev/
+func BenchmarkSendMessage(b *testing.B) {
+	b.Run("in-memory", func(b *testing.B) { benchmarkSend(b, "") })
+	b.Run("postgres", func(b *testing.B) { benchmarkSend(b, testenv.Postgres(b)) })
+}
+
+func benchmarkSend(b *testing.B, databaseURL string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := Start(ctx, Config{RepoDir: "../..", IngressAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", AdminToken: "bench", DatabaseURL: databaseURL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	api := p.APIURL()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	key := benchTenant(b, client, api)
+	before := recorded(b, client, api)
+	body := []byte(`{"channel":"sms","to":"+447911123456","content":{"type":"text","text":"hello from the benchmark"}}`)
+
+	b.ResetTimer()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				req, _ := http.NewRequest(http.MethodPost, api+"/api/v1/messages", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	acceptedIn := time.Since(start)
+	for recorded(b, client, api)-before < float64(b.N) {
+		if time.Since(start) > 5*time.Minute {
+			b.Fatal("messages not recorded within 5 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	recordedIn := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/acceptedIn.Seconds(), "accepted/s")
+	b.ReportMetric(float64(b.N)/recordedIn.Seconds(), "recorded/s")
+}
+
+func benchTenant(b *testing.B, client *http.Client, api string) string {
+	req, _ := http.NewRequest(http.MethodPost, api+"/api/v2/tenants", strings.NewReader(`{"name":"bench","email":"bench@example.com","currency":"EUR"}`))
+	req.Header.Set("Authorization", "Bearer bench")
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var t struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil || t.APIKey == "" {
+		b.Fatalf("create tenant: %d %v", resp.StatusCode, err)
+	}
+	return t.APIKey
+}
+
+// recorded reads how many events the message-record trigger has delivered.
+func recorded(b *testing.B, client *http.Client, api string) float64 {
+	resp, err := client.Get(api + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	const series = `catalyst_broker_deliveries_total{result="delivered",subscription="Trigger/catalyst/message-record"} `
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			return n
+		}
+	}
+	return 0
+}

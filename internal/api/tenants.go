@@ -52,6 +52,19 @@ func (in *tenantInput) validate(update bool) error {
 	return nil
 }
 
+// readTenantInput reads, decodes and validates a tenant body.
+func readTenantInput(w http.ResponseWriter, r *http.Request, update bool) (tenantInput, error) {
+	var in tenantInput
+	body, err := readBody(w, r, maxTenantBody)
+	if err == nil {
+		err = decodeJSON(body, &in)
+	}
+	if err == nil {
+		err = in.validate(update)
+	}
+	return in, err
+}
+
 // createdTenant is the answer to POST /api/v2/tenants: the tenant and its first key,
 // whose secret is never shown again.
 type createdTenant struct {
@@ -78,14 +91,7 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	if store == nil {
 		return
 	}
-	var in tenantInput
-	body, err := readBody(w, r, maxTenantBody)
-	if err == nil {
-		err = decodeJSON(body, &in)
-	}
-	if err == nil {
-		err = in.validate(false)
-	}
+	in, err := readTenantInput(w, r, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -120,14 +126,7 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) {
 	if store == nil {
 		return
 	}
-	var in tenantInput
-	body, err := readBody(w, r, maxTenantBody)
-	if err == nil {
-		err = decodeJSON(body, &in)
-	}
-	if err == nil {
-		err = in.validate(true)
-	}
+	in, err := readTenantInput(w, r, true)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -191,8 +192,8 @@ func parseFilter(r *http.Request) (message.Filter, error) {
 	f.Cursor = q.Get("cursor")
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			bad("limit", "must be an integer from 1 to 200")
+		if err != nil || n < 1 || n > message.MaxLimit {
+			bad("limit", fmt.Sprintf("must be an integer from 1 to %d", message.MaxLimit))
 		}
 		f.Limit = n
 	}

@@ -44,7 +44,7 @@ func (s *IdempotencyStore) live(k scopedKey, now time.Time) *reservation {
 
 // Begin implements idempotency.Store; see postgres.IdempotencyStore.Begin.
 func (s *IdempotencyStore) Begin(_ context.Context, tenantID, key, fingerprint string, ttl time.Duration) (idempotency.Outcome, idempotency.Response, error) {
-	if err := checkKey(tenantID, key); err != nil {
+	if err := idempotency.CheckKey(tenantID, key); err != nil {
 		return 0, idempotency.Response{}, err
 	}
 	if ttl <= 0 {
@@ -70,7 +70,7 @@ func (s *IdempotencyStore) Begin(_ context.Context, tenantID, key, fingerprint s
 // Complete implements idempotency.Store: NotFound when the key is not reserved,
 // Conflict when it is already completed.
 func (s *IdempotencyStore) Complete(_ context.Context, tenantID, key string, resp idempotency.Response) error {
-	if err := checkKey(tenantID, key); err != nil {
+	if err := idempotency.CheckKey(tenantID, key); err != nil {
 		return err
 	}
 	if resp.Status < 100 || resp.Status > 599 {
@@ -93,7 +93,7 @@ func (s *IdempotencyStore) Complete(_ context.Context, tenantID, key string, res
 // Release implements idempotency.Store: a free key is a no-op, a completed one
 // Conflict.
 func (s *IdempotencyStore) Release(_ context.Context, tenantID, key string) error {
-	if err := checkKey(tenantID, key); err != nil {
+	if err := idempotency.CheckKey(tenantID, key); err != nil {
 		return err
 	}
 	k := scopedKey{tenantID, key}

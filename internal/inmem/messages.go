@@ -49,7 +49,7 @@ func cloneMessage(m message.Message, withHistory bool) message.Message {
 // Apply implements message.Store; see postgres.MessageStore.Apply.
 func (s *MessageStore) Apply(_ context.Context, u message.Update) (message.Message, error) {
 	now := s.now()
-	u, err := prepareUpdate(u, now)
+	u, err := message.PrepareUpdate(u, now)
 	if err != nil {
 		return message.Message{}, err
 	}
@@ -118,7 +118,7 @@ func (s *MessageStore) Get(_ context.Context, tenantID, messageID string) (messa
 
 // List implements message.Store: newest first by (CreatedAt, ID), keyset-paged.
 func (s *MessageStore) List(_ context.Context, tenantID string, f message.Filter) (message.Page, error) {
-	limit, cur, err := checkFilter(f)
+	f, cur, err := f.Normalize()
 	if err != nil {
 		return message.Page{}, err
 	}
@@ -131,19 +131,19 @@ func (s *MessageStore) List(_ context.Context, tenantID string, f message.Filter
 			f.Channel != "" && m.Channel != f.Channel,
 			!f.Since.IsZero() && m.CreatedAt.Before(f.Since),
 			!f.Until.IsZero() && !m.CreatedAt.Before(f.Until),
-			!cur.zero() && !before(m, cur):
+			!cur.IsZero() && !before(m, cur):
 			continue
 		}
 		msgs = append(msgs, cloneMessage(m, false))
 	}
 	s.mu.Unlock()
 	sort.Slice(msgs, func(i, j int) bool {
-		return before(msgs[j], cursor{CreatedAt: msgs[i].CreatedAt, ID: msgs[i].ID})
+		return before(msgs[j], message.Cursor{CreatedAt: msgs[i].CreatedAt, ID: msgs[i].ID})
 	})
 	page := message.Page{Messages: msgs}
-	if len(msgs) > limit {
-		page.Messages = msgs[:limit]
-		page.NextCursor = encodeCursor(page.Messages[limit-1])
+	if len(msgs) > f.Limit {
+		page.Messages = msgs[:f.Limit]
+		page.NextCursor = message.EncodeCursor(page.Messages[f.Limit-1])
 	}
 	if page.Messages == nil {
 		page.Messages = []message.Message{}
@@ -153,7 +153,7 @@ func (s *MessageStore) List(_ context.Context, tenantID string, f message.Filter
 
 // before reports whether m comes after c in newest-first order: (CreatedAt, ID) is
 // smaller. Canonical UUID strings compare as their bytes do, as in PostgreSQL.
-func before(m message.Message, c cursor) bool {
+func before(m message.Message, c message.Cursor) bool {
 	if !m.CreatedAt.Equal(c.CreatedAt) {
 		return m.CreatedAt.Before(c.CreatedAt)
 	}

@@ -67,7 +67,7 @@ func (s *TenantStore) addKey(k tenant.APIKey) {
 
 // CreateTenant implements tenant.Store; see postgres.TenantStore.CreateTenant.
 func (s *TenantStore) CreateTenant(_ context.Context, t tenant.Tenant, key tenant.APIKey) (tenant.Tenant, error) {
-	t, key, err := prepareCreate(t, key, s.now())
+	t, key, err := tenant.PrepareCreate(t, key, s.now())
 	if err != nil {
 		return tenant.Tenant{}, err
 	}
@@ -93,7 +93,7 @@ func (s *TenantStore) GetTenant(_ context.Context, id string) (tenant.Tenant, er
 
 // UpdateTenant implements tenant.Store; Status must be Active or Suspended.
 func (s *TenantStore) UpdateTenant(_ context.Context, t tenant.Tenant) (tenant.Tenant, error) {
-	if err := checkUpdate(t); err != nil {
+	if err := tenant.CheckUpdate(t); err != nil {
 		return tenant.Tenant{}, err
 	}
 	s.mu.Lock()
@@ -136,7 +136,7 @@ func (s *TenantStore) expireKeys(tenantID string, until time.Time) {
 
 // RotateKey implements tenant.Store.
 func (s *TenantStore) RotateKey(_ context.Context, key tenant.APIKey, graceUntil time.Time) error {
-	key, err := prepareKey(key, s.now())
+	key, err := tenant.PrepareKey(key, s.now())
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ type Filter struct {
 	Since   time.Time // created at or after
 	Until   time.Time // created before
 	Cursor  string    // from the previous page's NextCursor
-	Limit   int       // default 50, at most 200
+	Limit   int       // 0 means DefaultLimit (50); at most MaxLimit (200)
 }
 
 // Page is one page of List, newest first; NextCursor is empty on the last page.

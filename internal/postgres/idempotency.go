@@ -30,7 +30,7 @@ const beginAttempts = 3
 // others read the row to tell InProgress, Replay and Mismatch apart. An empty tenant
 // or key, or a ttl ≤ 0, is Invalid.
 func (s *IdempotencyStore) Begin(ctx context.Context, tenantID, key, fingerprint string, ttl time.Duration) (idempotency.Outcome, idempotency.Response, error) {
-	if err := checkKey(tenantID, key); err != nil {
+	if err := idempotency.CheckKey(tenantID, key); err != nil {
 		return 0, idempotency.Response{}, err
 	}
 	if ttl <= 0 {
@@ -82,7 +82,7 @@ func (s *IdempotencyStore) Begin(ctx context.Context, tenantID, key, fingerprint
 // Complete implements idempotency.Store. A key that is not reserved (never, released
 // or expired) is NotFound; one already completed is Conflict.
 func (s *IdempotencyStore) Complete(ctx context.Context, tenantID, key string, r idempotency.Response) error {
-	if err := checkKey(tenantID, key); err != nil {
+	if err := idempotency.CheckKey(tenantID, key); err != nil {
 		return err
 	}
 	if r.Status < 100 || r.Status > 599 {
@@ -113,7 +113,7 @@ func (s *IdempotencyStore) Complete(ctx context.Context, tenantID, key string, r
 // Release implements idempotency.Store. Releasing a free key does nothing; releasing
 // a completed one is Conflict (its answer stays).
 func (s *IdempotencyStore) Release(ctx context.Context, tenantID, key string) error {
-	if err := checkKey(tenantID, key); err != nil {
+	if err := idempotency.CheckKey(tenantID, key); err != nil {
 		return err
 	}
 	tag, err := s.db.pool.Exec(ctx, `DELETE FROM idempotency_keys

@@ -52,7 +52,7 @@ func jsonArg(b json.RawMessage) any {
 // Invalid.
 func (s *MessageStore) Apply(ctx context.Context, u message.Update) (message.Message, error) {
 	now := s.db.clock()
-	u, err := prepareUpdate(u, now)
+	u, err := message.PrepareUpdate(u, now)
 	if err != nil {
 		return message.Message{}, err
 	}
@@ -175,7 +175,7 @@ func (s *MessageStore) Get(ctx context.Context, tenantID, messageID string) (mes
 // first: a page goes on strictly after the previous page's last message, so messages
 // inserted meanwhile (newer) never shift or repeat what follows.
 func (s *MessageStore) List(ctx context.Context, tenantID string, f message.Filter) (message.Page, error) {
-	limit, cur, err := checkFilter(f)
+	f, cur, err := f.Normalize()
 	if err != nil {
 		return message.Page{}, err
 	}
@@ -194,10 +194,10 @@ func (s *MessageStore) List(ctx context.Context, tenantID string, f message.Filt
 	if !f.Until.IsZero() {
 		where = append(where, "created_at < "+arg(f.Until))
 	}
-	if !cur.zero() {
+	if !cur.IsZero() {
 		where = append(where, "(created_at, id) < ("+arg(cur.CreatedAt)+", "+arg(cur.ID)+"::uuid)")
 	}
-	args = append(args, limit+1)
+	args = append(args, f.Limit+1)
 	query := `SELECT ` + messageColumns + ` FROM messages WHERE ` + strings.Join(where, " AND ") +
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args))
 	rows, err := s.db.pool.Query(ctx, query, args...)
@@ -209,9 +209,9 @@ func (s *MessageStore) List(ctx context.Context, tenantID string, f message.Filt
 		return message.Page{}, wrap(err, "postgres: list messages of tenant %s", tenantID)
 	}
 	page := message.Page{Messages: msgs}
-	if len(msgs) > limit {
-		page.Messages = msgs[:limit]
-		page.NextCursor = encodeCursor(page.Messages[limit-1])
+	if len(msgs) > f.Limit {
+		page.Messages = msgs[:f.Limit]
+		page.NextCursor = message.EncodeCursor(page.Messages[f.Limit-1])
 	}
 	if page.Messages == nil {
 		page.Messages = []message.Message{}

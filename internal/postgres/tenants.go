@@ -33,7 +33,7 @@ func scanTenant(row pgx.Row) (tenant.Tenant, error) {
 // key id or key hash is Conflict, and then nothing is stored.
 func (s *TenantStore) CreateTenant(ctx context.Context, t tenant.Tenant, key tenant.APIKey) (tenant.Tenant, error) {
 	now := s.db.clock()
-	t, key, err := prepareCreate(t, key, now)
+	t, key, err := tenant.PrepareCreate(t, key, now)
 	if err != nil {
 		return tenant.Tenant{}, err
 	}
@@ -76,7 +76,7 @@ func (s *TenantStore) GetTenant(ctx context.Context, id string) (tenant.Tenant, 
 // UpdateTenant implements tenant.Store. Status must be Active or Suspended (delete
 // with DeleteTenant); anything else is Invalid.
 func (s *TenantStore) UpdateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
-	if err := checkUpdate(t); err != nil {
+	if err := tenant.CheckUpdate(t); err != nil {
 		return tenant.Tenant{}, err
 	}
 	out, err := scanTenant(s.db.pool.QueryRow(ctx, `UPDATE tenants
@@ -113,7 +113,7 @@ func (s *TenantStore) DeleteTenant(ctx context.Context, id string) error {
 // RotateKey implements tenant.Store. The tenant row is locked for the rotation, so
 // concurrent rotations of one tenant apply one after the other.
 func (s *TenantStore) RotateKey(ctx context.Context, key tenant.APIKey, graceUntil time.Time) error {
-	key, err := prepareKey(key, s.db.clock())
+	key, err := tenant.PrepareKey(key, s.db.clock())
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ manifests:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 50000x -count 3 ./internal/broker/
 	$(GO) test -run '^$$' -bench BenchmarkPod -benchtime 30000x -count 3 ./internal/fnhttp/
+	$(GO) test -run '^$$' -bench BenchmarkSendMessage -benchtime 10000x -count 3 ./internal/dev/
 	$(GO) test -run '^$$' -bench 'BenchmarkHandler|BenchmarkMatch' -benchmem -count 3 ./internal/fnhttp/ ./internal/eventfilter/
 
 fmt:

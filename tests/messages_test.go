@@ -79,7 +79,7 @@ type messageView struct {
 // The messages API end to end, through the real binary: a message posted with an
 // Idempotency-Key appears with its full history as the pipeline's events arrive; the
 // retried request yields the same message and emits nothing new; another tenant gets
-// 404 for it.
+// 404 for it, for the tenant record and for the balance.
 func messageLifecycle(t *testing.T, env []string) {
 	p := startDev(t, append(env, "CATALYST_ADMIN_TOKEN="+adminToken))
 	acme, globex := createTenant(t, p.APIURL, "acme"), createTenant(t, p.APIURL, "globex")
@@ -126,7 +126,15 @@ func messageLifecycle(t *testing.T, env []string) {
 	if status, body := call(t, "GET", p.APIURL+"/api/v1/messages?channel=sms", acme.APIKey, nil, nil, &page); status != http.StatusOK || len(page.Messages) != 1 {
 		t.Fatalf("list: %d %s, want exactly one message (the retry made none)", status, body)
 	}
-	for _, path := range []string{"/api/v1/messages/" + first.MessageID, "/api/v2/tenants/" + acme.TenantID} {
+	if status, body := call(t, "POST", p.APIURL+"/api/v2/balances/"+acme.TenantID+"/topup", adminToken,
+		map[string]string{"amount": "12.345"}, map[string]string{"Idempotency-Key": "inv-1"}, nil); status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", status, body)
+	}
+	var balance struct{ Available string }
+	if status, body := call(t, "GET", p.APIURL+"/api/v2/balances/"+acme.TenantID, acme.APIKey, nil, nil, &balance); status != http.StatusOK || balance.Available != "12.345" {
+		t.Fatalf("acme's balance: %d %s", status, body)
+	}
+	for _, path := range []string{"/api/v1/messages/" + first.MessageID, "/api/v2/tenants/" + acme.TenantID, "/api/v2/balances/" + acme.TenantID} {
 		if status, body := call(t, "GET", p.APIURL+path, globex.APIKey, nil, nil, nil); status != http.StatusNotFound {
 			t.Errorf("globex GET %s: %d %s, want 404", path, status, body)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
@@ -33,6 +34,7 @@ type Options struct {
 	Tenants     tenant.Store
 	Messages    message.Store
 	Idempotency idempotency.Store
+	Ledger      ledger.Store
 	Emitter     Emitter
 	// AdminToken authorises the /api/v2/tenants endpoints (Authorization: Bearer).
 	AdminToken string
@@ -88,10 +90,12 @@ func (s *Server) routes() []route {
 		{"GET", "/metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})},
 		{"GET", "/api/openapi.json", http.HandlerFunc(serveOpenAPI)},
 		{"POST", "/api/v2/tenants", s.admin(s.createTenant)},
-		{"GET", "/api/v2/tenants/{id}", s.adminOrSelf(s.getTenant)},
+		{"GET", "/api/v2/tenants/{id}", s.adminOrSelf("id", s.getTenant)},
 		{"PUT", "/api/v2/tenants/{id}", s.admin(s.updateTenant)},
 		{"DELETE", "/api/v2/tenants/{id}", s.admin(s.deleteTenant)},
-		{"POST", "/api/v2/tenants/{id}/api-keys", s.adminOrSelf(s.rotateKey)},
+		{"POST", "/api/v2/tenants/{id}/api-keys", s.adminOrSelf("id", s.rotateKey)},
+		{"GET", "/api/v2/balances/{tenant_id}", s.adminOrSelf("tenant_id", s.getBalance)},
+		{"POST", "/api/v2/balances/{tenant_id}/topup", s.admin(s.topup)},
 		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},
 		{"GET", "/api/v1/messages", s.tenant(s.listMessages)},
 		{"GET", "/api/v1/messages/{id}", s.tenant(s.getMessage)},

@@ -98,10 +98,10 @@ func (s *Server) tenant(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// adminOrSelf admits the admin, or a tenant acting on its own {id}. Another tenant's
-// id answers 404, exactly as an unknown id would: a tenant cannot even learn that
-// another tenant exists.
-func (s *Server) adminOrSelf(h http.HandlerFunc) http.Handler {
+// adminOrSelf admits the admin, or a tenant acting on its own id (the path value
+// param). Another tenant's id answers 404, exactly as an unknown id would: a tenant
+// cannot even learn that another tenant exists.
+func (s *Server) adminOrSelf(param string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.isAdmin(r) {
 			h(w, r)
@@ -112,8 +112,8 @@ func (s *Server) adminOrSelf(h http.HandlerFunc) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if t.ID != r.PathValue("id") {
-			s.writeError(w, r, errs.E(errs.NotFound, "tenant %s not found", r.PathValue("id")))
+		if t.ID != r.PathValue(param) {
+			s.writeError(w, r, errs.E(errs.NotFound, "tenant %s not found", r.PathValue(param)))
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), tenantKey, t)))

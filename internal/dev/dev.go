@@ -111,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		p.cfg.AdminToken = cfg.AdminToken
 	}
 	p.api = api.New(api.Options{
-		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency,
+		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency, Ledger: st.Ledger,
 		Emitter: emitter, AdminToken: cfg.AdminToken, Logger: cfg.Logger,
 	})
 	if p.ingressL, err = net.Listen("tcp", cfg.IngressAddr); err != nil {

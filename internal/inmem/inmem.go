@@ -18,6 +18,7 @@ type DB struct {
 	tenants     *TenantStore
 	messages    *MessageStore
 	idempotency *IdempotencyStore
+	ledger      *LedgerStore
 }
 
 // Option configures New.
@@ -47,6 +48,7 @@ func New(opts ...Option) *DB {
 		tenants:     newTenantStore(clock),
 		messages:    newMessageStore(clock),
 		idempotency: newIdempotencyStore(clock),
+		ledger:      newLedgerStore(clock),
 	}
 }
 

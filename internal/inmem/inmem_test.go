@@ -6,6 +6,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/storetest"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
@@ -32,12 +33,20 @@ func TestIdempotencyStore(t *testing.T) {
 	})
 }
 
+func TestLedgerStore(t *testing.T) {
+	t.Parallel()
+	storetest.LedgerStore(t, func(t *testing.T, now func() time.Time) ledger.Store {
+		return inmem.New(inmem.WithClock(now)).Ledger()
+	})
+}
+
 // TestNewSharesStores: a DB hands out the same stores each time, so what one caller
 // writes another reads.
 func TestNewSharesStores(t *testing.T) {
 	t.Parallel()
 	db := inmem.New()
-	if db.Tenants() != db.Tenants() || db.Messages() != db.Messages() || db.Idempotency() != db.Idempotency() {
+	if db.Tenants() != db.Tenants() || db.Messages() != db.Messages() || db.Idempotency() != db.Idempotency() ||
+		db.Ledger() != db.Ledger() {
 		t.Fatal("a DB returned different store instances")
 	}
 	if inmem.New().Messages() == db.Messages() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/storetest"
@@ -69,6 +70,14 @@ func TestIdempotencyStore(t *testing.T) {
 	dbURL := migrated(t)
 	storetest.IdempotencyStore(t, func(t *testing.T, now func() time.Time) idempotency.Store {
 		return open(t, dbURL, now).Idempotency()
+	})
+}
+
+func TestLedgerStore(t *testing.T) {
+	t.Parallel()
+	dbURL := migrated(t)
+	storetest.LedgerStore(t, func(t *testing.T, now func() time.Time) ledger.Store {
+		return open(t, dbURL, now).Ledger()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
@@ -20,6 +21,7 @@ type Stores struct {
 	Tenants     tenant.Store
 	Messages    message.Store
 	Idempotency idempotency.Store
+	Ledger      ledger.Store
 	// Description says which adapter is in use, for start-up output (no secrets).
 	Description string
 	close       func()
@@ -37,7 +39,7 @@ func (s *Stores) Close() {
 func Open(ctx context.Context, databaseURL string) (*Stores, error) {
 	if databaseURL == "" {
 		db := inmem.New()
-		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Description: "in-memory"}, nil
+		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Description: "in-memory"}, nil
 	}
 	db, err := postgres.Open(ctx, databaseURL)
 	if err != nil {
@@ -48,7 +50,7 @@ func Open(ctx context.Context, databaseURL string) (*Stores, error) {
 		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
 	}
 	return &Stores{
-		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(),
+		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(),
 		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
 	}, nil
 }

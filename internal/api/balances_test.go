@@ -93,3 +93,21 @@ func TestBalancesAreTenantScoped(t *testing.T) {
 		t.Fatalf("admin reads acme's balance: %d %v", status, body)
 	}
 }
+
+func TestCurrencyCannotChangeUnderAPositiveBalance(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme := a.createTenant(t, "acme")
+	toUSD := map[string]string{"name": "acme", "email": "acme@example.com", "currency": "USD"}
+	if status, _, _ := a.do(t, "POST", "/api/v2/balances/"+acme.id+"/topup", testAdmin, map[string]string{"amount": "1"}, "Idempotency-Key", "k"); status != http.StatusCreated {
+		t.Fatal("topup failed")
+	}
+	if status, _, body := a.do(t, "PUT", "/api/v2/tenants/"+acme.id, testAdmin, toUSD); status != http.StatusUnprocessableEntity || !fieldsOf(body)["currency"] {
+		t.Fatalf("currency change under a balance: %d %v, want 422 on currency", status, body)
+	}
+	globex := a.createTenant(t, "globex")
+	toUSD["name"], toUSD["email"] = "globex", "globex@example.com"
+	if status, _, body := a.do(t, "PUT", "/api/v2/tenants/"+globex.id, testAdmin, toUSD); status != http.StatusOK || body["currency"] != "USD" {
+		t.Fatalf("currency change with no money: %d %v", status, body)
+	}
+}

@@ -127,6 +127,9 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := readTenantInput(w, r, true)
+	if err == nil {
+		err = s.checkCurrencyChange(r, r.PathValue("id"), in.Currency)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -137,6 +140,24 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+// checkCurrencyChange refuses to change a tenant's currency while it holds money in
+// the old one: its balance would silently read zero in the new currency.
+func (s *Server) checkCurrencyChange(r *http.Request, id, currency string) error {
+	current, err := s.opts.Tenants.GetTenant(r.Context(), id)
+	if err != nil || current.Currency == currency || s.opts.Ledger == nil {
+		return err
+	}
+	b, err := s.opts.Ledger.Balance(r.Context(), id, current.Currency)
+	if err != nil {
+		return err
+	}
+	if !b.Amount.IsZero() {
+		return &errs.Error{Code: errs.Unprocessable, Message: "invalid tenant", Fields: []errs.FieldViolation{{
+			Field: "currency", Reason: "cannot change while the balance in " + current.Currency + " is not zero"}}}
+	}
+	return nil
 }
 
 func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,210 @@
+package smsc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/linxGnu/gosmpp/data"
+	"github.com/linxGnu/gosmpp/pdu"
+)
+
+// delivery is one deliver_sm on its way to a receiver or transceiver of systemID.
+type delivery struct {
+	systemID string
+	p        *pdu.DeliverSM
+}
+
+// wantsReceipt reads registered_delivery's SMSC receipt bits: 1 always, 2 on failure
+// only, 3 (SMPP 5.0) on success only.
+func wantsReceipt(rd byte, oc outcome) bool {
+	switch rd & 0x03 {
+	case 1:
+		return true
+	case 2:
+		return oc != delivered
+	case 3:
+		return oc == delivered
+	}
+	return false
+}
+
+func (s *Server) scheduleReceipt(sub Submitted, oc outcome) {
+	s.spawn(func() {
+		t := time.NewTimer(s.cfg.ReceiptDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			return
+		}
+		s.deliverLogged(&delivery{systemID: sub.SystemID, p: s.receiptPDU(sub, oc, time.Now())})
+	})
+}
+
+func (s *Server) deliverLogged(d *delivery) {
+	if err := s.deliver(d); err != nil && !errors.Is(err, ErrClosed) {
+		s.log.Warn("smsc receipt not delivered", "system_id", d.systemID, "err", err)
+	}
+}
+
+// deliver sends d to a receiving session of its account, moving to another one if the
+// session closes first. With no receiving session bound it queues d until one binds.
+func (s *Server) deliver(d *delivery) error {
+	return s.send(d, true)
+}
+
+func (s *Server) send(d *delivery, queue bool) error {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		c := s.receiverLocked(d.systemID)
+		if c == nil {
+			if queue {
+				s.queued[d.systemID] = append(s.queued[d.systemID], d)
+			}
+			s.mu.Unlock()
+			if queue {
+				return nil
+			}
+			return ErrNoReceiver
+		}
+		s.mu.Unlock()
+		err := c.request(d.p, s.cfg.ResponseTimeout)
+		if !errors.Is(err, errSessionClosed) {
+			return err
+		}
+	}
+}
+
+// receiverLocked picks a bound receiver or transceiver of systemID (map order: spread
+// at random over several). Call with s.mu held.
+func (s *Server) receiverLocked(systemID string) *session {
+	for c := range s.sessions {
+		if c.canReceive() && c.systemID == systemID {
+			return c
+		}
+	}
+	return nil
+}
+
+// receiptPDU builds the delivery receipt for sub: a deliver_sm from its destination
+// to its source with esm_class 0x04, the receipt text, and the receipted_message_id
+// and message_state TLVs (plus network_error_code when undelivered).
+func (s *Server) receiptPDU(sub Submitted, oc outcome, done time.Time) *pdu.DeliverSM {
+	p := pdu.NewDeliverSM().(*pdu.DeliverSM)
+	p.SourceAddr, p.DestAddr = sub.dst, sub.src
+	p.EsmClass = data.SM_SMSC_DLV_RCPT_TYPE
+	id := sub.ID
+	if s.cfg.DecimalReceiptIDs {
+		if n, err := strconv.ParseUint(sub.ID, 16, 64); err == nil {
+			id = strconv.FormatUint(n, 10)
+		}
+	}
+	text, _ := decodeText(sub.DataCoding, sub.Bytes)
+	if text == "" && len(sub.Bytes) > 0 {
+		text = string(sub.Bytes)
+	}
+	body := receiptText(id, sub.At, done, oc, text)
+	// receiptText leaves only GSM 7-bit basic characters, so this cannot fail.
+	p.Message, _ = pdu.NewShortMessageWithEncoding(body, data.GSM7BIT)
+	p.RegisterOptionalParam(pdu.Field{Tag: pdu.TagReceiptedMessageID, Data: append([]byte(sub.ID), 0)})
+	p.RegisterOptionalParam(pdu.Field{Tag: pdu.TagMessageStateOption, Data: []byte{oc.state}})
+	if oc == undelivered {
+		// network type GSM (3), error code 1 (unknown subscriber).
+		p.RegisterOptionalParam(pdu.Field{Tag: pdu.TagNetworkErrorCode, Data: []byte{3, 0, 1}})
+	}
+	return p
+}
+
+// receiptText is the de-facto standard receipt body (SMPP 3.4 appendix B). The text
+// field is the first 20 characters of the message, anything outside printable ASCII
+// and GSM 7-bit's basic table shown as '?'.
+func receiptText(id string, submitted, done time.Time, oc outcome, text string) string {
+	const layout = "0601021504" // YYMMDDhhmm
+	r := []rune(text)
+	if len(r) > 20 {
+		r = r[:20]
+	}
+	for i, c := range r {
+		if c < 0x20 || c > 0x7E || data.IsEscapeChar(c) || len(data.ValidateGSM7String(string(c))) > 0 {
+			r[i] = '?'
+		}
+	}
+	return fmt.Sprintf("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
+		id, oc.dlvrd, submitted.UTC().Format(layout), done.UTC().Format(layout), oc.stat, oc.err, string(r))
+}
+
+// InjectMO sends a mobile-originated message from a handset (from) to to as deliver_sm
+// to a bound receiver or transceiver of systemID, and returns once the ESME answered
+// every part. Text in GSM 7-bit's alphabet goes as data_coding 0 (160 characters, 153
+// per part), other text as UCS-2 (70, 67 per part); longer text is split into parts with
+// an 8-bit-ref concatenation UDH. It fails with ErrNoReceiver when no such session is
+// bound, and with a *StatusError when the ESME answers with an error.
+func (s *Server) InjectMO(systemID, from, to, text string) error {
+	src, err := pdu.NewAddressWithAddr(from)
+	if err != nil {
+		return fmt.Errorf("smsc: InjectMO from: %w", err)
+	}
+	dst, err := pdu.NewAddressWithAddr(to)
+	if err != nil {
+		return fmt.Errorf("smsc: InjectMO to: %w", err)
+	}
+	enc, parts := splitMO(text)
+	if len(parts) > 255 {
+		return fmt.Errorf("smsc: InjectMO: text needs %d parts, more than 255", len(parts))
+	}
+	ref := byte(s.nextRef.Add(1))
+	for i, part := range parts {
+		p := pdu.NewDeliverSM().(*pdu.DeliverSM)
+		p.SourceAddr, p.DestAddr = src, dst
+		if p.Message, err = pdu.NewBinaryShortMessageWithEncoding(part, enc); err != nil {
+			return fmt.Errorf("smsc: InjectMO part %d: %w", i+1, err)
+		}
+		if len(parts) > 1 {
+			p.EsmClass |= data.SM_UDH_GSM
+			p.Message.SetUDH(pdu.UDH{pdu.NewIEConcatMessage(byte(len(parts)), byte(i+1), ref)})
+		}
+		if err := s.send(&delivery{systemID: systemID, p: p}, false); err != nil {
+			return fmt.Errorf("smsc: InjectMO to %s, part %d of %d: %w", systemID, i+1, len(parts), err)
+		}
+	}
+	s.log.Info("smsc injected MO", "system_id", systemID, "parts", len(parts))
+	return nil
+}
+
+// splitMO encodes text and cuts it into parts, never between an escape and the
+// character it escapes, nor inside a UTF-16 surrogate pair.
+func splitMO(text string) (data.Encoding, [][]byte) {
+	enc, single, per := data.GSM7BIT, 160, 153
+	if len(data.ValidateGSM7String(text)) > 0 {
+		enc, single, per = data.UCS2, 140, 134
+	}
+	b, err := enc.Encode(text)
+	if err != nil { // not reached: the alphabet was checked above
+		b = []byte(strings.ToValidUTF8(text, "?"))
+	}
+	if len(b) <= single {
+		return enc, [][]byte{b}
+	}
+	var parts [][]byte
+	for len(b) > 0 {
+		n := min(per, len(b))
+		if n < len(b) {
+			if enc == data.GSM7BIT && b[n-1] == 0x1B {
+				n--
+			}
+			if enc == data.UCS2 && b[n-2]&0xFC == 0xD8 { // high surrogate last
+				n -= 2
+			}
+		}
+		parts = append(parts, b[:n])
+		b = b[n:]
+	}
+	return enc, parts
+}

@@ -52,7 +52,7 @@ func TestDevServesHealthAndIngress(t *testing.T) {
 	extra := writeManifest(t, trigger("pongs", "  filters:\n    - exact: {type: io.catalyst.diagnostics.pong}", pongs.URL, ""))
 	// Unset store URLs (make test sets them) to check the embedded defaults.
 	p := startDev(t, []string{"DATABASE_URL=", "REDIS_URL="}, "-f", extra)
-	for _, want := range []string{"embedded (kfake", "Trigger/catalyst/echo-ping", "Trigger/catalyst/pongs", "stores:  in-memory"} {
+	for _, want := range []string{"embedded (kfake", "Trigger/catalyst/echo-ping", "Trigger/catalyst/pongs", "stores:  in-memory", "smsc:    sandbox SMPP 3.4 at 127.0.0.1:"} {
 		if !strings.Contains(p.Output(), want) {
 			t.Errorf("start-up summary does not mention %q:\n%s", want, p.Output())
 		}

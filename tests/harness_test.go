@@ -63,7 +63,7 @@ var (
 // ends if still running.
 func startDev(t *testing.T, env []string, args ...string) *devProcess {
 	t.Helper()
-	all := append([]string{"dev", "--api-addr", "127.0.0.1:0", "--ingress-addr", "127.0.0.1:0"}, args...)
+	all := append([]string{"dev", "--api-addr", "127.0.0.1:0", "--ingress-addr", "127.0.0.1:0", "--smsc-addr", "127.0.0.1:0"}, args...)
 	cmd := exec.Command(binary, all...)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), env...)

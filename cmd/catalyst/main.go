@@ -21,6 +21,7 @@ commands:
   function NAME       serve one function over CloudEvents HTTP on $PORT (as in a Knative pod)
   manifests           regenerate knative/ Services from config/scaling.yaml
   migrate             apply pending PostgreSQL migrations to DATABASE_URL
+  smsc-sim            run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)
   functions           list the registered functions
 
 Run 'catalyst <command> -h' for a command's flags.
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return runFunction(ctx, args[1:], log)
 	case "manifests":
 		return runManifests(args[1:], out)
+	case "smsc-sim":
+		return runSMSCSim(ctx, args[1:], out, log)
 	case "migrate":
 		return runMigrate(ctx, out)
 	case "functions":

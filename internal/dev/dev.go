@@ -26,6 +26,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	// DatabaseURL and RedisURL switch stores from in-memory to PostgreSQL and Redis.
 	DatabaseURL string
 	RedisURL    string
+	// SMSCAddr, when set, starts the sandbox SMPP SMSC there (catalyst dev's
+	// --smsc-addr, default :2775), accepting system_id "catalyst", password "secret".
+	SMSCAddr string
 	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
 	ShutdownTimeout time.Duration
 	Out             io.Writer // what was started is printed here
@@ -62,6 +66,7 @@ type Platform struct {
 	stores   *stores.Stores
 	// generatedToken is true when the admin token was generated (and is printed).
 	generatedToken bool
+	smsc           *smsc.Server
 }
 
 // Start loads and checks the manifests, starts Kafka and the broker runtime, and
@@ -120,13 +125,31 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if p.apiL, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		return fail(fmt.Errorf("api: %w", err))
 	}
+	if cfg.SMSCAddr != "" {
+		if p.smsc, err = smsc.New(smsc.Config{Addr: cfg.SMSCAddr, Accounts: map[string]string{SandboxSystemID: SandboxPassword},
+			ReceiptDelay: time.Second, Logger: cfg.Logger}); err == nil {
+			err = p.smsc.Start(ctx)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("sandbox smsc: %w", err))
+		}
+	}
 	return p, nil
 }
+
+// Sandbox SMSC credentials (development only).
+const (
+	SandboxSystemID = "catalyst"
+	SandboxPassword = "secret"
+)
 
 // close releases what Start acquired, for a failed start.
 func (p *Platform) close() {
 	if p.ingressL != nil {
 		p.ingressL.Close()
+	}
+	if p.apiL != nil {
+		p.apiL.Close()
 	}
 	p.runtime.Close()
 	p.stores.Close()
@@ -202,6 +225,9 @@ func (p *Platform) Serve(ctx context.Context) error {
 	_ = apiSrv.Shutdown(shutdownCtx)
 	p.runtime.Close()
 	p.stores.Close()
+	if p.smsc != nil {
+		_ = p.smsc.Close()
+	}
 	fmt.Fprintln(p.cfg.Out, "catalyst dev: stopped")
 	return err
 }
@@ -226,6 +252,9 @@ func (p *Platform) printSummary() {
 	fmt.Fprintf(w, "  ingress: %s/{namespace}/{broker}  (brokers: %s)\n", p.IngressURL(), strings.Join(p.runtime.Brokers(), ", "))
 	fmt.Fprintf(w, "  kafka:   %s at %s\n", kafka, strings.Join(p.runtime.Kafka().Seeds(), ","))
 	fmt.Fprintf(w, "  stores:  %s\n", p.stores.Description)
+	if p.smsc != nil {
+		fmt.Fprintf(w, "  smsc:    sandbox SMPP 3.4 at %s (system_id %s, password %s)\n", p.smsc.Addr(), SandboxSystemID, SandboxPassword)
+	}
 	if p.generatedToken {
 		fmt.Fprintf(w, "  admin:   CATALYST_ADMIN_TOKEN was unset; this run's admin token is %s\n", p.cfg.AdminToken)
 	} else {

@@ -99,6 +99,10 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},
 		{"GET", "/api/v1/messages", s.tenant(s.listMessages)},
 		{"GET", "/api/v1/messages/{id}", s.tenant(s.getMessage)},
+		{"POST", "/api/v1/sms/send", s.tenant(s.sendSMS)},
+		{"POST", "/api/v1/sms/bulk", s.tenant(s.sendBulk)},
+		{"GET", "/api/v1/sms/{id}/status", s.tenant(s.smsStatus)},
+		{"GET", "/api/v1/sms/history", s.tenant(s.smsHistory)},
 	}
 }
 

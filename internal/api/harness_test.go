@@ -26,15 +26,23 @@ type recordingEmitter struct {
 	mu     sync.Mutex
 	events []event.Event
 	fail   error
+	after  int // Emit calls to let through before fail applies
 }
+
+// failAfter makes Emit fail with err once n more calls have succeeded; the caller
+// holds mu.
+func (r *recordingEmitter) failAfter(n int, err error) { r.after, r.fail = n, err }
 
 func (r *recordingEmitter) Emit(_ context.Context, e event.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fail != nil {
+	if r.fail != nil && r.after == 0 {
 		err := r.fail
 		r.fail = nil
 		return err
+	}
+	if r.after > 0 {
+		r.after--
 	}
 	r.events = append(r.events, e)
 	return nil

@@ -30,90 +30,118 @@ type accepted struct {
 }
 
 // sendMessage validates a send request, emits io.catalyst.message.requested and
-// answers 202. With an Idempotency-Key, a retry with the same body gets the first
-// answer and emits nothing; the key is released when nothing was emitted, so a retry
-// after a failure does the work.
+// answers 202.
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Emitter == nil {
-		s.writeError(w, r, errs.E(errs.Unavailable, "event broker not configured"))
-		return
-	}
+	s.idempotent(w, r, channel.MaxRequestBytes, func(body []byte) (int, any, error) {
+		req, err := channel.Decode(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		id, err := s.emitRequested(r, req)
+		if err != nil {
+			return 0, nil, err
+		}
+		w.Header().Set("Location", "/api/v1/messages/"+id)
+		return http.StatusAccepted, accepted{MessageID: id, Status: message.Accepted}, nil
+	})
+}
+
+// idempotent runs a state-changing request once per Idempotency-Key: it reads the
+// body (at most limit bytes), and with a key a retry with the same body gets the first
+// answer (Idempotent-Replayed: true) without running do again. do's work must be
+// all-or-nothing: when it fails the key is released, so a retry does the work.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, limit int64, do func(body []byte) (int, any, error)) {
 	t := tenantFrom(r.Context())
-	body, err := readBody(w, r, channel.MaxRequestBytes)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	req, err := channel.Decode(body)
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key != "" {
-		if len(key) > maxIdempotencyKey {
-			s.writeError(w, r, &errs.Error{Code: errs.Invalid, Message: "Idempotency-Key too long",
-				Fields: []errs.FieldViolation{{Field: "Idempotency-Key", Reason: "at most 255 characters"}}})
-			return
-		}
-		if s.opts.Idempotency == nil {
-			s.writeError(w, r, errs.E(errs.Unavailable, "idempotency store not configured"))
-			return
-		}
-		sum := sha256.Sum256(body)
-		outcome, stored, err := s.opts.Idempotency.Begin(r.Context(), t.ID, key, hex.EncodeToString(sum[:]), s.opts.IdempotencyTTL)
-		switch {
-		case err != nil:
-			s.writeError(w, r, err)
-			return
-		case outcome == idempotency.Replay:
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(stored.Status)
-			_, _ = w.Write(stored.Body)
-			return
-		case outcome == idempotency.InProgress:
-			s.writeError(w, r, errs.E(errs.Conflict, "a request with this Idempotency-Key is still in progress; retry later"))
-			return
-		case outcome == idempotency.Mismatch:
-			s.writeError(w, r, &errs.Error{Code: errs.Unprocessable, Message: "Idempotency-Key already used with a different request body",
-				Fields: []errs.FieldViolation{{Field: "Idempotency-Key", Reason: "reused with a different body"}}})
+		if done := s.beginIdempotent(w, r, t.ID, key, body); done {
 			return
 		}
 	}
-	id, err := uuid.NewV7() // time-ordered: message ids sort by creation
-	if err != nil {
-		s.release(r, t.ID, key)
-		s.writeError(w, r, errs.Wrap(errs.Internal, err, "message id"))
-		return
-	}
-	data := catalog.MessageRequested{MessageID: id.String(), TenantID: t.ID, Channel: req.Channel, To: req.To, From: req.From, Content: req.Content, Options: req.Options}
-	e, err := catalog.New(catalog.MessageRequestedType, EventSource, data, map[string]string{
-		"tenantid": t.ID, "channel": req.Channel, "messageid": data.MessageID, "partitionkey": data.MessageID,
-	})
-	if err == nil {
-		err = s.opts.Emitter.Emit(r.Context(), e)
-		if err != nil {
-			err = errs.Wrap(errs.Unavailable, err, "message not accepted: the event broker did not store it; retry")
-		}
-	}
+	status, v, err := do(body)
 	if err != nil {
 		s.release(r, t.ID, key)
 		s.writeError(w, r, err)
 		return
 	}
-	answer, _ := json.Marshal(accepted{MessageID: data.MessageID, Status: message.Accepted})
+	answer, err := json.Marshal(v)
+	if err != nil {
+		s.release(r, t.ID, key)
+		s.writeError(w, r, errs.Wrap(errs.Internal, err, "encode answer"))
+		return
+	}
 	if key != "" {
-		if err := s.opts.Idempotency.Complete(r.Context(), t.ID, key, idempotency.Response{Status: http.StatusAccepted, Body: answer}); err != nil {
-			// The message is accepted; only the replay record failed. A retry with the
-			// key would then answer 409 until the reservation expires, never duplicate.
+		if err := s.opts.Idempotency.Complete(r.Context(), t.ID, key, idempotency.Response{Status: status, Body: answer}); err != nil {
+			// The work is done; only the replay record failed. A retry with the key
+			// then answers 409 until the reservation expires, never repeats the work.
 			s.opts.Logger.ErrorContext(r.Context(), "idempotency record not completed", "tenant_id", t.ID, "error", err)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Location", "/api/v1/messages/"+data.MessageID)
-	w.WriteHeader(http.StatusAccepted)
+	w.WriteHeader(status)
 	_, _ = w.Write(answer)
+}
+
+// beginIdempotent reserves the key or answers for it (replay, in progress, misuse);
+// done reports that the answer has been written.
+func (s *Server) beginIdempotent(w http.ResponseWriter, r *http.Request, tenantID, key string, body []byte) (done bool) {
+	if len(key) > maxIdempotencyKey {
+		s.writeError(w, r, &errs.Error{Code: errs.Invalid, Message: "Idempotency-Key too long",
+			Fields: []errs.FieldViolation{{Field: "Idempotency-Key", Reason: "at most 255 characters"}}})
+		return true
+	}
+	if s.opts.Idempotency == nil {
+		s.writeError(w, r, errs.E(errs.Unavailable, "idempotency store not configured"))
+		return true
+	}
+	sum := sha256.Sum256(body)
+	outcome, stored, err := s.opts.Idempotency.Begin(r.Context(), tenantID, key, hex.EncodeToString(sum[:]), s.opts.IdempotencyTTL)
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+	case outcome == idempotency.Replay:
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(stored.Status)
+		_, _ = w.Write(stored.Body)
+	case outcome == idempotency.InProgress:
+		s.writeError(w, r, errs.E(errs.Conflict, "a request with this Idempotency-Key is still in progress; retry later"))
+	case outcome == idempotency.Mismatch:
+		s.writeError(w, r, &errs.Error{Code: errs.Unprocessable, Message: "Idempotency-Key already used with a different request body",
+			Fields: []errs.FieldViolation{{Field: "Idempotency-Key", Reason: "reused with a different body"}}})
+	default:
+		return false
+	}
+	return true
+}
+
+// emitRequested emits io.catalyst.message.requested for a validated request and
+// returns the new message's id, once the broker has stored the event.
+func (s *Server) emitRequested(r *http.Request, req channel.Request) (string, error) {
+	if s.opts.Emitter == nil {
+		return "", errs.E(errs.Unavailable, "event broker not configured")
+	}
+	t := tenantFrom(r.Context())
+	id, err := uuid.NewV7() // time-ordered: message ids sort by creation
+	if err != nil {
+		return "", errs.Wrap(errs.Internal, err, "message id")
+	}
+	data := catalog.MessageRequested{MessageID: id.String(), TenantID: t.ID, Channel: req.Channel, To: req.To, From: req.From, Content: req.Content, Options: req.Options}
+	e, err := catalog.New(catalog.MessageRequestedType, EventSource, data, map[string]string{
+		"tenantid": t.ID, "channel": req.Channel, "messageid": data.MessageID, "partitionkey": data.MessageID,
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := s.opts.Emitter.Emit(r.Context(), e); err != nil {
+		return "", errs.Wrap(errs.Unavailable, err, "message not accepted: the event broker did not store it; retry")
+	}
+	return data.MessageID, nil
 }
 
 func (s *Server) release(r *http.Request, tenantID, key string) {

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestSendSMS(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme := a.createTenant(t, "acme")
+	status, hdr, body := a.do(t, "POST", "/api/v1/sms/send", acme.key, map[string]any{"to": "+447911123456", "message": strings.Repeat("é", 161), "flash": true})
+	if status != http.StatusAccepted || body["parts"] != 2.0 || body["encoding"] != "GSM-7" || body["status"] != "accepted" {
+		t.Fatalf("send: %d %v", status, body)
+	}
+	id := body["message_id"].(string)
+	if hdr.Get("Location") != "/api/v1/sms/"+id+"/status" {
+		t.Errorf("Location %q", hdr.Get("Location"))
+	}
+	e := a.emitter.emitted()[0]
+	if !strings.Contains(string(e.Data()), `"flash":true`) || e.Extensions()["channel"] != "sms" {
+		t.Errorf("emitted %s", e.Data())
+	}
+	a.record(t)
+	if status, _, m := a.do(t, "GET", "/api/v1/sms/"+id+"/status", acme.key, nil); status != http.StatusOK || m["status"] != "accepted" {
+		t.Fatalf("status: %d %v", status, m)
+	}
+	if _, _, page := a.do(t, "GET", "/api/v1/sms/history", acme.key, nil); len(page["messages"].([]any)) != 1 {
+		t.Fatalf("history %v", page)
+	}
+	for name, in := range map[string]map[string]any{
+		"bad number":  {"to": "12", "message": "hi"},
+		"empty text":  {"to": "+447911123456", "message": ""},
+		"too long":    {"to": "+447911123456", "message": strings.Repeat("a", 2000)},
+		"unknown key": {"to": "+447911123456", "message": "hi", "channel": "sms"},
+	} {
+		status, _, body := a.do(t, "POST", "/api/v1/sms/send", acme.key, in)
+		if status != http.StatusUnprocessableEntity && status != http.StatusBadRequest {
+			t.Errorf("%s: %d %v", name, status, body)
+		}
+	}
+	if fields := func() map[string]bool {
+		_, _, b := a.do(t, "POST", "/api/v1/sms/send", acme.key, map[string]any{"to": "+447911123456", "message": ""})
+		return fieldsOf(b)
+	}(); !fields["message"] {
+		t.Errorf("empty text reported at %v, want message", fields)
+	}
+	if n := len(a.emitter.emitted()); n != 1 {
+		t.Fatalf("rejected SMS emitted events: %d", n)
+	}
+}
+
+func TestSMSStatusIsTenantAndChannelScoped(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme, globex := a.createTenant(t, "acme"), a.createTenant(t, "globex")
+	_, _, sms := a.do(t, "POST", "/api/v1/sms/send", acme.key, map[string]any{"to": "+447911123456", "message": "hi"})
+	_, _, wa := a.do(t, "POST", "/api/v1/messages", acme.key, map[string]any{"channel": "whatsapp", "to": "+447911123456", "content": map[string]string{"type": "text", "text": "hi"}})
+	a.record(t)
+	if status, _, _ := a.do(t, "GET", "/api/v1/sms/"+sms["message_id"].(string)+"/status", globex.key, nil); status != http.StatusNotFound {
+		t.Errorf("globex reads acme's SMS: %d", status)
+	}
+	if status, _, _ := a.do(t, "GET", "/api/v1/sms/"+wa["message_id"].(string)+"/status", acme.key, nil); status != http.StatusNotFound {
+		t.Errorf("a WhatsApp message read as an SMS: %d", status)
+	}
+	if _, _, page := a.do(t, "GET", "/api/v1/sms/history", acme.key, nil); len(page["messages"].([]any)) != 1 {
+		t.Errorf("SMS history includes other channels: %v", page)
+	}
+}
+
+func TestBulkSMS(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme := a.createTenant(t, "acme")
+	status, _, body := a.do(t, "POST", "/api/v1/sms/bulk", acme.key, map[string]any{"to": []string{"+447911123456", "bad", "+14155550123"}, "message": "hello"})
+	if status != http.StatusAccepted || body["accepted"] != 2.0 || body["rejected"] != 1.0 {
+		t.Fatalf("bulk: %d %v", status, body)
+	}
+	results := body["results"].([]any)
+	bad := results[1].(map[string]any)
+	if bad["error"] == nil || bad["message_id"] != nil || !fieldsOf(map[string]any{"error": bad["error"]})["messages[1].to"] {
+		t.Fatalf("the bad item: %v", bad)
+	}
+	if n := len(a.emitter.emitted()); n != 2 {
+		t.Fatalf("emitted %d, want 2", n)
+	}
+	// The broker fails after the first item: the first is accepted and kept for the
+	// key; a retry replays that answer instead of sending it twice.
+	a.emitter.mu.Lock()
+	a.emitter.failAfter(1, errors.New("kafka down"))
+	a.emitter.mu.Unlock()
+	in := map[string]any{"messages": []map[string]any{{"to": "+447911123456", "message": "one"}, {"to": "+447911123456", "message": "two"}}}
+	status, _, body = a.do(t, "POST", "/api/v1/sms/bulk", acme.key, in, "Idempotency-Key", "b1")
+	if status != http.StatusAccepted || body["accepted"] != 1.0 || body["rejected"] != 1.0 {
+		t.Fatalf("bulk with the broker failing midway: %d %v", status, body)
+	}
+	status, hdr, _ := a.do(t, "POST", "/api/v1/sms/bulk", acme.key, in, "Idempotency-Key", "b1")
+	if status != http.StatusAccepted || hdr.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d", status)
+	}
+	if n := len(a.emitter.emitted()); n != 3 {
+		t.Fatalf("emitted %d, want 3 (2 + the first item once)", n)
+	}
+	if status, _, _ := a.do(t, "POST", "/api/v1/sms/bulk", acme.key, map[string]any{"to": []string{}, "message": "x"}); status != http.StatusUnprocessableEntity {
+		t.Errorf("empty bulk: %d", status)
+	}
+}

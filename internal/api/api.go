@@ -18,6 +18,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
@@ -36,6 +37,10 @@ type Options struct {
 	Idempotency idempotency.Store
 	Ledger      ledger.Store
 	Emitter     Emitter
+	// Limiter and Limits throttle sending (429 with Retry-After); a nil Limiter sends
+	// unthrottled.
+	Limiter ratelimit.Limiter
+	Limits  Limits
 	// AdminToken authorises the /api/v2/tenants endpoints (Authorization: Bearer).
 	AdminToken string
 	// KeyGrace is how long a rotated-away API key keeps working (default 24h).

@@ -127,6 +127,9 @@ func (s *Server) emitRequested(r *http.Request, req channel.Request) (string, er
 		return "", errs.E(errs.Unavailable, "event broker not configured")
 	}
 	t := tenantFrom(r.Context())
+	if err := s.allowSend(r, t.ID, req); err != nil {
+		return "", err
+	}
 	id, err := uuid.NewV7() // time-ordered: message ids sort by creation
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, err, "message id")

@@ -31,6 +31,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // other error is logged and answered as a bare internal error, so no internal detail
 // leaks to the caller.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	retryAfterHeader(w, err)
 	var e *errs.Error
 	if !errors.As(err, &e) {
 		s.opts.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -140,8 +141,8 @@ func (s *Server) sendBulk(w http.ResponseWriter, r *http.Request) {
 					down = err
 				}
 			}
-			e, ok := err.(*errs.Error)
-			if !ok {
+			var e *errs.Error
+			if !errors.As(err, &e) {
 				e = errs.Wrap(errs.Internal, err, "item %d", i)
 			}
 			answer.Results[i].Error = &errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 )
 
 func TestSendSMS(t *testing.T) {
@@ -105,5 +108,49 @@ func TestBulkSMS(t *testing.T) {
 	}
 	if status, _, _ := a.do(t, "POST", "/api/v1/sms/bulk", acme.key, map[string]any{"to": []string{}, "message": "x"}); status != http.StatusUnprocessableEntity {
 		t.Errorf("empty bulk: %d", status)
+	}
+}
+
+func TestSendingIsRateLimitedPerTenantAndDestination(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	s := a.srv.Config.Handler.(*Server)
+	s.opts.Limiter = ratelimit.NewMemory(func() time.Time { return *a.now })
+	s.opts.Limits = Limits{
+		Tenant:       ratelimit.Limit{Rate: 5, Period: time.Second, Burst: 5},
+		Destination:  ratelimit.Limit{Rate: 2, Period: time.Second, Burst: 2},
+		PrefixDigits: 2,
+	}
+	acme, globex := a.createTenant(t, "acme"), a.createTenant(t, "globex")
+	send := func(key, to string) (int, http.Header) {
+		status, hdr, _ := a.do(t, "POST", "/api/v1/sms/send", key, map[string]any{"to": to, "message": "hi"})
+		return status, hdr
+	}
+	for range 2 {
+		if status, _ := send(acme.key, "+447911123456"); status != http.StatusAccepted {
+			t.Fatalf("within the limits: %d", status)
+		}
+	}
+	status, hdr := send(acme.key, "+447911123457")
+	if status != http.StatusTooManyRequests || hdr.Get("Retry-After") != "1" {
+		t.Fatalf("third to +44: %d Retry-After %q, want 429 and 1", status, hdr.Get("Retry-After"))
+	}
+	for range 3 { // another prefix still goes, up to the tenant's 5
+		if status, _ := send(acme.key, "+14155550123"); status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if status, _ := send(acme.key, "+33612345678"); status != http.StatusTooManyRequests {
+		t.Fatalf("tenant limit not applied: %d", status)
+	}
+	if status, _ := send(globex.key, "+447911123456"); status != http.StatusAccepted {
+		t.Fatalf("another tenant is limited by acme's traffic: %d", status)
+	}
+	*a.now = a.now.Add(time.Second)
+	if status, _ := send(acme.key, "+447911123456"); status != http.StatusAccepted {
+		t.Fatalf("after the period: %d", status)
+	}
+	if n := len(a.emitter.emitted()); n != 6 {
+		t.Fatalf("emitted %d; rate-limited requests must emit nothing", n)
 	}
 }

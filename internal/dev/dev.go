@@ -50,6 +50,8 @@ type Config struct {
 	// SMSCAddr, when set, starts the sandbox SMPP SMSC there (catalyst dev's
 	// --smsc-addr, default :2775), accepting system_id "catalyst", password "secret".
 	SMSCAddr string
+	// Limits throttle sending at the API (zero: api.DefaultLimits()).
+	Limits api.Limits
 	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
 	ShutdownTimeout time.Duration
 	Out             io.Writer // what was started is printed here
@@ -82,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := stores.Open(ctx, cfg.DatabaseURL)
+	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	p.api = api.New(api.Options{
 		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency, Ledger: st.Ledger,
 		Emitter: emitter, AdminToken: cfg.AdminToken, Logger: cfg.Logger,
+		Limiter: st.Limiter, Limits: cfg.Limits,
 	})
 	if p.ingressL, err = net.Listen("tcp", cfg.IngressAddr); err != nil {
 		return fail(fmt.Errorf("ingress: %w", err))
@@ -174,6 +177,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.APIAddr == "" {
 		c.APIAddr = ":8080"
+	}
+	if c.Limits == (api.Limits{}) {
+		c.Limits = api.DefaultLimits()
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
+	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
@@ -22,6 +25,9 @@ type Stores struct {
 	Messages    message.Store
 	Idempotency idempotency.Store
 	Ledger      ledger.Store
+	// Limiter keeps rate-limit buckets: in Redis when a Redis URL is given (shared by
+	// every replica), else in memory.
+	Limiter ratelimit.Limiter
 	// Description says which adapter is in use, for start-up output (no secrets).
 	Description string
 	close       func()
@@ -35,8 +41,39 @@ func (s *Stores) Close() {
 }
 
 // Open connects to databaseURL and applies pending migrations, or returns in-memory
-// stores when databaseURL is empty.
-func Open(ctx context.Context, databaseURL string) (*Stores, error) {
+// stores when databaseURL is empty; the rate limiter uses Redis at redisURL, if any.
+func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
+	st, err := openRelational(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	st.Limiter = ratelimit.NewMemory(nil)
+	if redisURL != "" {
+		opts, err := redis.ParseURL(redisURL)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		client := redis.NewClient(opts)
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			st.Close()
+			return nil, fmt.Errorf("connect to Redis: %w", err)
+		}
+		st.Limiter = ratelimit.NewRedis(client, "catalyst:ratelimit:")
+		st.Description += ", rate limits in Redis " + opts.Addr
+		closeDB := st.close
+		st.close = func() {
+			client.Close()
+			if closeDB != nil {
+				closeDB()
+			}
+		}
+	}
+	return st, nil
+}
+
+func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 	if databaseURL == "" {
 		db := inmem.New()
 		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Description: "in-memory"}, nil

@@ -1,0 +1,637 @@
+// Package smsgw is the SMS gateway the always-on sms connector pod holds: it keeps
+// SMPP sessions bound to every carrier in config/carriers.yaml, sends messages down
+// the carrier plan with failover, matches delivery receipts to messages and hands
+// outcomes and mobile-originated messages to Events (the connector turns those into
+// CloudEvents; this package does no event encoding).
+//
+// Sending. Send encodes the text (one UDH reference per message), asks the carrier
+// plan for the destination and tries the carriers in order. Every part of a message
+// goes to one carrier, each part on a bound session of it picked round-robin:
+//   - a carrier with no bound session is down: the next one is tried. When every
+//     planned carrier is down, Send waits up to DownGrace for one to (re)bind;
+//   - errs.Unavailable before any part was accepted: the next carrier is tried;
+//   - errs.RateLimited: the same carrier again after a short pause, at most
+//     maxRateRetries times before the first part is accepted (then the next
+//     carrier), and until ctx ends once a part is accepted;
+//   - errs.Unavailable after some parts were accepted: the remaining parts are
+//     resubmitted on the same carrier once it has rebound, until ctx ends. A part
+//     is never sent to two carriers. (client.Session documents that a resubmit
+//     after Unavailable may duplicate that part at the SMSC.)
+//   - errs.Unprocessable and errs.Invalid are permanent: returned, no failover;
+//   - errs.Timeout (outcome unknown) is returned as is, no failover, since another
+//     carrier might deliver the message a second time.
+//
+// A Send that fails after some parts were accepted says so in its error message,
+// with their SMSC ids, and forgets them: receipts for them are then logged as
+// unknown.
+//
+// Receipts. Every accepted part's SMSC id is remembered (per carrier) with its
+// message and part. When every part has a final receipt, Events.Delivered is called
+// if all were delivered, else Events.Failed with the state and error code of the
+// first part (in part order) that was not. A receipt may overtake the
+// submit_sm_resp it belongs to, so a receipt for an unknown id is logged,
+// acknowledged and kept for earlyTTL in case its part is accepted meanwhile. If
+// Events fails, the receipt is answered with an error so that the SMSC resends it.
+//
+// Limitation: the id → message map lives in memory. A pod restart forgets every
+// pending receipt (those messages get no delivered/failed event); a persistent
+// mapping is future work.
+//
+// Bind state. client.Session does not export whether it is bound, so the gateway
+// watches the session's own log records ("smpp bound", "smpp connection lost;
+// rebinding") through a slog.Handler wrapper; the tests break if those change.
+package smsgw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/carrier"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
+)
+
+// Events receives what the gateway learns; the connector turns these into
+// CloudEvents. A returned error makes the SMSC resend the receipt or MO later.
+type Events interface {
+	Delivered(ctx context.Context, o Outcome) error
+	Failed(ctx context.Context, o Outcome) error
+	Inbound(ctx context.Context, m client.MO, carrier string) error
+}
+
+// Outcome is the final state of a sent message.
+type Outcome struct {
+	TenantID, MessageID, Carrier string
+	Parts                        int
+	SMSCIDs                      []string // per part, in part order
+	// State is sms.StateDelivered for Delivered; for Failed, the state of the first
+	// part that was not delivered, and ErrorCode its err: code.
+	State     sms.State
+	ErrorCode string
+}
+
+// Message is one message to send.
+type Message struct {
+	TenantID, MessageID, From, To, Text string
+	Flash                               bool
+}
+
+// Sent is an accepted message: every part was accepted by Carrier.
+type Sent struct {
+	Carrier  string
+	Parts    int
+	SMSCIDs  []string // per part, in part order
+	Encoding string   // "GSM-7" or "UCS-2"
+}
+
+// Tuning. Variables so tests can shorten them; set them before New.
+var (
+	// DownGrace is how long Send waits for a carrier to bind when every carrier of
+	// the plan is down.
+	DownGrace = 3 * time.Second
+	// dialMin and dialMax bound the backoff between initial Dial attempts of a
+	// session that has never bound (a bound session rebinds by itself).
+	dialMin, dialMax = 200 * time.Millisecond, 30 * time.Second
+	// rebindMin and rebindMax go to client.Config (zero: the client's defaults).
+	rebindMin, rebindMax time.Duration
+	// maxRateRetries bounds RateLimited retries before the first part is accepted.
+	maxRateRetries = 5
+	// ratePause is the pause after RateLimited (the session itself also slows down).
+	ratePause = 100 * time.Millisecond
+	// earlyTTL is how long a receipt for an unknown id is kept for a late accept.
+	earlyTTL  = 2 * time.Minute
+	earlyMax  = 10000
+	pollEvery = 20 * time.Millisecond
+)
+
+// Gateway holds the SMPP sessions of every carrier.
+type Gateway struct {
+	cfg   *carrier.Config
+	ev    Events
+	log   *slog.Logger
+	lines map[string]*line
+	ref   atomic.Uint32
+
+	ctx    context.Context // the gateway's life; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // dialers
+
+	mu      sync.Mutex
+	pending map[string]partRef // carrier + "\x00" + SMSC id
+	early   map[string]earlyReceipt
+	closed  bool
+}
+
+type partRef struct {
+	t    *tracked
+	part int
+}
+
+type earlyReceipt struct {
+	r  sms.Receipt
+	at time.Time
+}
+
+// tracked is a message whose receipts are awaited.
+type tracked struct {
+	tenant, msgID, carrier string
+	ids                    []string
+	states                 []sms.State
+	codes                  []string
+	finals                 int
+	sent                   bool // every part accepted
+}
+
+// line is one carrier's sessions.
+type line struct {
+	name string
+	tx   []*slot // sessions that submit (transceivers or transmitters)
+	rx   []*slot // receiver-only sessions (transmitter+receiver bind)
+	next atomic.Uint64
+}
+
+// slot is one session, nil until its first Dial succeeds.
+type slot struct {
+	bound atomic.Bool
+	mu    sync.Mutex
+	sess  *client.Session
+}
+
+func (s *slot) session() *client.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sess
+}
+
+// pick returns a bound submitting session, round-robin, or nil when the carrier is down.
+func (l *line) pick() *client.Session {
+	n := uint64(len(l.tx))
+	start := l.next.Add(1)
+	for i := uint64(0); i < n; i++ {
+		s := l.tx[(start+i)%n]
+		if !s.bound.Load() {
+			continue
+		}
+		if sess := s.session(); sess != nil {
+			return sess
+		}
+	}
+	return nil
+}
+
+func (l *line) up() bool {
+	for _, s := range l.tx {
+		if s.bound.Load() && s.session() != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// New starts, in the background, SMPP.Binds sessions per carrier (twice that, a
+// transmitter and a receiver each, for the transmitter+receiver bind). It never
+// waits for a bind: a carrier whose sessions are not bound yet counts as down.
+// Sessions that fail to bind are retried with backoff until Close.
+func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger) (*Gateway, error) {
+	if cfg == nil || len(cfg.Carriers) == 0 {
+		return nil, errs.E(errs.Invalid, "smsgw: no carriers configured")
+	}
+	if ev == nil {
+		return nil, errs.E(errs.Invalid, "smsgw: Events is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{
+		cfg: cfg, ev: ev, log: log,
+		lines:   make(map[string]*line, len(cfg.Carriers)),
+		pending: make(map[string]partRef),
+		early:   make(map[string]earlyReceipt),
+	}
+	// The sessions outlive New's ctx: they end with Close.
+	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, cr := range cfg.Carriers {
+		l := &line{name: cr.Name}
+		g.lines[cr.Name] = l
+		h := &handler{g: g, carrier: cr.Name}
+		for range cr.SMPP.Binds {
+			if cr.SMPP.Bind == carrier.BindTransmitterAndReceiver {
+				tx, rx := &slot{}, &slot{}
+				l.tx, l.rx = append(l.tx, tx), append(l.rx, rx)
+				g.dial(cr, client.Transmitter, nil, tx)
+				g.dial(cr, client.Receiver, h, rx)
+				continue
+			}
+			s := &slot{}
+			l.tx = append(l.tx, s)
+			g.dial(cr, client.Transceiver, h, s)
+		}
+	}
+	return g, nil
+}
+
+// dial binds one session in the background, retrying until it binds or Close.
+func (g *Gateway) dial(cr carrier.Carrier, bind client.BindType, h client.Handler, s *slot) {
+	log := g.log.With("carrier", cr.Name, "bind", bind.String())
+	ccfg := client.Config{
+		Addr: cr.SMPP.Address, SystemID: cr.SMPP.SystemID, Password: cr.SMPP.Password,
+		SystemType: cr.SMPP.SystemType, Bind: bind, Window: cr.SMPP.Window,
+		Throughput: cr.SMPP.Throughput, EnquireLink: cr.KeepAlive(),
+		RebindMin: rebindMin, RebindMax: rebindMax,
+		Logger: slog.New(bindWatch{Handler: log.Handler(), s: s}),
+	}
+	var hh client.Handler
+	if h != nil {
+		hh = h
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		wait := dialMin
+		for attempt := 1; ; attempt++ {
+			sess, err := client.Dial(g.ctx, ccfg, hh)
+			if err == nil {
+				s.mu.Lock()
+				s.sess = sess
+				s.mu.Unlock()
+				s.bound.Store(true)
+				if g.ctx.Err() != nil { // Close ran meanwhile and did not see it
+					_ = sess.Close(context.Background())
+				}
+				return
+			}
+			if errs.CodeOf(err) == errs.Invalid {
+				log.Error("smsgw: carrier session config invalid; not binding", "err", err)
+				return
+			}
+			log.Warn("smsgw: bind failed; carrier down until it binds", "attempt", attempt, "err", err)
+			t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+			select {
+			case <-t.C:
+			case <-g.ctx.Done():
+				t.Stop()
+				return
+			}
+			wait = min(2*wait, dialMax)
+		}
+	}()
+}
+
+// bindWatch follows a session's bind state from its log records.
+type bindWatch struct {
+	slog.Handler
+	s *slot
+}
+
+func (w bindWatch) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w bindWatch) Handle(ctx context.Context, r slog.Record) error {
+	switch r.Message {
+	case "smpp bound", "smpp rebound":
+		w.s.bound.Store(true)
+	case "smpp connection lost; rebinding":
+		w.s.bound.Store(false)
+	}
+	if w.Handler.Enabled(ctx, r.Level) {
+		return w.Handler.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (w bindWatch) WithAttrs(a []slog.Attr) slog.Handler {
+	return bindWatch{Handler: w.Handler.WithAttrs(a), s: w.s}
+}
+
+func (w bindWatch) WithGroup(name string) slog.Handler {
+	return bindWatch{Handler: w.Handler.WithGroup(name), s: w.s}
+}
+
+// Send submits every part of m on one carrier (see the package documentation for
+// failover and retries) and returns once all parts were accepted. Errors are
+// *errs.Error: Invalid or TooLarge for a message that cannot be encoded or
+// addressed, Unprocessable when no carrier routes To or the SMSC rejected it,
+// Unavailable when no carrier could take it, Timeout when the outcome is unknown.
+func (g *Gateway) Send(ctx context.Context, m Message) (Sent, error) {
+	if _, err := client.Address(m.From); err != nil {
+		return Sent{}, errs.Wrap(errs.Invalid, err, "smsgw: from")
+	}
+	if _, err := client.Address(m.To); err != nil {
+		return Sent{}, errs.Wrap(errs.Invalid, err, "smsgw: to")
+	}
+	enc, err := sms.Encode(m.Text, sms.Options{Reference: byte(g.ref.Add(1)), Flash: m.Flash})
+	if err != nil {
+		return Sent{}, err
+	}
+	reqs := client.Requests(m.From, m.To, enc)
+	plan := g.cfg.Plan(m.To)
+	if len(plan) == 0 {
+		return Sent{}, errs.E(errs.Unprocessable, "smsgw: no carrier routes %s", m.To)
+	}
+	var downSince time.Time
+	var last error
+	for {
+		if g.ctx.Err() != nil {
+			return Sent{}, errs.E(errs.Unavailable, "smsgw: gateway closed")
+		}
+		for _, cr := range plan {
+			l := g.lines[cr.Name]
+			if l == nil || !l.up() {
+				continue
+			}
+			t := &tracked{tenant: m.TenantID, msgID: m.MessageID, carrier: cr.Name,
+				ids: make([]string, len(reqs)), states: make([]sms.State, len(reqs)), codes: make([]string, len(reqs))}
+			err := g.sendOn(ctx, l, t, reqs)
+			if errors.Is(err, errFailover) {
+				g.log.Warn("smsgw: carrier unavailable; failing over", "carrier", cr.Name, "message_id", m.MessageID, "err", errors.Unwrap(err))
+				last = err
+				continue
+			}
+			if err != nil {
+				return Sent{}, err
+			}
+			return Sent{Carrier: cr.Name, Parts: len(reqs), SMSCIDs: append([]string(nil), t.ids...), Encoding: enc.Alphabet.String()}, nil
+		}
+		if downSince.IsZero() {
+			downSince = time.Now()
+		}
+		if time.Since(downSince) >= DownGrace || sleep(ctx, pollEvery) != nil {
+			if last != nil {
+				return Sent{}, errs.Wrap(errs.Unavailable, last, "smsgw: no carrier for %s took the message", m.To)
+			}
+			return Sent{}, errs.E(errs.Unavailable, "smsgw: no carrier for %s is bound", m.To)
+		}
+	}
+}
+
+// failover wraps why a carrier took no part of a message.
+type failover struct{ err error }
+
+func (f *failover) Error() string { return "carrier down: " + f.err.Error() }
+func (f *failover) Unwrap() error { return f.err }
+func (f *failover) Is(target error) bool {
+	return target == errFailover
+}
+
+var errFailover = errors.New("smsgw: fail over")
+
+// sendOn submits every part on carrier l. It returns a *failover when no part was
+// accepted and the next carrier should be tried, nil when every part was accepted.
+func (g *Gateway) sendOn(ctx context.Context, l *line, t *tracked, reqs []client.SubmitRequest) error {
+	rateTries := 0
+	for i := 0; i < len(reqs); {
+		sess := l.pick()
+		if sess == nil {
+			if i == 0 {
+				return &failover{errs.E(errs.Unavailable, "no bound session")}
+			}
+			if err := g.waitCtx(ctx); err != nil {
+				return g.partial(t, i, errs.Wrap(errs.Unavailable, err, "waiting for %s to rebind", l.name))
+			}
+			continue
+		}
+		res, err := sess.Submit(ctx, reqs[i])
+		if err == nil {
+			g.accept(t, i, res.ID)
+			i++
+			rateTries = 0
+			continue
+		}
+		switch errs.CodeOf(err) {
+		case errs.RateLimited:
+			rateTries++
+			if i == 0 && rateTries > maxRateRetries {
+				return &failover{err}
+			}
+			if werr := sleep(ctx, ratePause); werr != nil {
+				return g.partial(t, i, err)
+			}
+		case errs.Unavailable:
+			if i == 0 {
+				return &failover{err}
+			}
+			if werr := g.waitCtx(ctx); werr != nil {
+				return g.partial(t, i, err)
+			}
+		default: // Unprocessable, Invalid: permanent; Timeout: unknown
+			return g.partial(t, i, err)
+		}
+	}
+	g.finishSend(t)
+	return nil
+}
+
+// waitCtx pauses before a retry on the same carrier.
+func (g *Gateway) waitCtx(ctx context.Context) error {
+	if g.ctx.Err() != nil {
+		return errors.New("gateway closed")
+	}
+	return sleep(ctx, pollEvery)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// partial forgets a message of which parts [0, accepted) were accepted and returns
+// err (keeping its code) saying so.
+func (g *Gateway) partial(t *tracked, accepted int, err error) error {
+	g.forget(t)
+	if accepted == 0 {
+		return err
+	}
+	code := errs.CodeOf(err)
+	if code == "" {
+		code = errs.Unavailable
+	}
+	return errs.Wrap(code, err, "smsgw: %d of %d parts accepted by %s (SMSC ids %v), the rest not sent",
+		accepted, len(t.ids), t.carrier, t.ids[:accepted])
+}
+
+func key(carrier, id string) string { return carrier + "\x00" + id }
+
+// accept remembers an accepted part and applies a receipt that overtook it.
+func (g *Gateway) accept(t *tracked, part int, id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t.ids[part] = id
+	k := key(t.carrier, id)
+	g.pending[k] = partRef{t: t, part: part}
+	if e, ok := g.early[k]; ok {
+		delete(g.early, k)
+		apply(t, part, e.r)
+	}
+}
+
+func (g *Gateway) forget(t *tracked) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, id := range t.ids {
+		if id != "" {
+			delete(g.pending, key(t.carrier, id))
+		}
+	}
+}
+
+// finishSend marks every part accepted; if every receipt is already in, the
+// outcome is reported now.
+func (g *Gateway) finishSend(t *tracked) {
+	g.mu.Lock()
+	t.sent = true
+	o, done := g.completeLocked(t)
+	g.mu.Unlock()
+	if done {
+		if err := g.report(g.ctx, o); err != nil {
+			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
+		}
+	}
+}
+
+// apply records a final receipt for a part; later receipts for it are ignored.
+func apply(t *tracked, part int, r sms.Receipt) bool {
+	if !r.Final || t.states[part] != 0 {
+		return false
+	}
+	t.states[part], t.codes[part] = r.State, r.ErrorCode
+	t.finals++
+	return true
+}
+
+// completeLocked removes a message whose parts are all accepted and final and
+// returns its outcome.
+func (g *Gateway) completeLocked(t *tracked) (Outcome, bool) {
+	if !t.sent || t.finals < len(t.ids) {
+		return Outcome{}, false
+	}
+	for _, id := range t.ids {
+		delete(g.pending, key(t.carrier, id))
+	}
+	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
+		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateDelivered}
+	for i, st := range t.states {
+		if st != sms.StateDelivered {
+			o.State, o.ErrorCode = st, t.codes[i]
+			break
+		}
+	}
+	return o, true
+}
+
+func (g *Gateway) report(ctx context.Context, o Outcome) error {
+	if o.State == sms.StateDelivered {
+		return g.ev.Delivered(ctx, o)
+	}
+	return g.ev.Failed(ctx, o)
+}
+
+// handler is one carrier's client.Handler.
+type handler struct {
+	g       *Gateway
+	carrier string
+}
+
+func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
+	g := h.g
+	k := key(h.carrier, r.MessageID)
+	g.mu.Lock()
+	ref, ok := g.pending[k]
+	if !ok {
+		g.keepEarlyLocked(k, r)
+		g.mu.Unlock()
+		g.log.Warn("smsgw: receipt for an unknown SMSC id; acknowledged", "carrier", h.carrier, "smsc_id", r.MessageID, "stat", r.Stat)
+		return nil
+	}
+	if !apply(ref.t, ref.part, r) {
+		g.mu.Unlock()
+		return nil // intermediate, or a duplicate
+	}
+	o, done := g.completeLocked(ref.t)
+	g.mu.Unlock()
+	if !done {
+		return nil
+	}
+	if err := g.report(ctx, o); err != nil {
+		// Put it back as it was before this receipt, so the resent receipt completes it.
+		g.mu.Lock()
+		t := ref.t
+		t.states[ref.part], t.codes[ref.part] = 0, ""
+		t.finals--
+		for i, id := range t.ids {
+			g.pending[key(t.carrier, id)] = partRef{t: t, part: i}
+		}
+		g.mu.Unlock()
+		return fmt.Errorf("smsgw: outcome event for %s: %w", t.msgID, err)
+	}
+	return nil
+}
+
+// keepEarlyLocked keeps a receipt for an id not (yet) known, in case its
+// submit_sm_resp is still on its way.
+func (g *Gateway) keepEarlyLocked(k string, r sms.Receipt) {
+	now := time.Now()
+	if len(g.early) >= earlyMax/2 {
+		for ek, e := range g.early {
+			if now.Sub(e.at) > earlyTTL {
+				delete(g.early, ek)
+			}
+		}
+	}
+	if len(g.early) < earlyMax {
+		g.early[k] = earlyReceipt{r: r, at: now}
+	}
+}
+
+func (h *handler) MO(ctx context.Context, m client.MO) error {
+	return h.g.ev.Inbound(ctx, m, h.carrier)
+}
+
+// Close unbinds every session and stops binding. Sends in flight end with
+// errs.Unavailable. Pending receipts are forgotten.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	g.mu.Unlock()
+	g.cancel()
+	g.wg.Wait()
+	var all []error
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, l := range g.lines {
+		for _, s := range append(append([]*slot(nil), l.tx...), l.rx...) {
+			sess := s.session()
+			if sess == nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := sess.Close(ctx)
+				s.bound.Store(false)
+				if err != nil {
+					emu.Lock()
+					all = append(all, fmt.Errorf("smsgw: close %s: %w", l.name, err))
+					emu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	return errors.Join(all...)
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
 	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
+	"github.com/catalyst-cpaas/catalyst/functions/smssend"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 )
 
@@ -16,5 +17,6 @@ func Registry() (*fn.Registry, error) {
 		deadletter.Definition(),
 		echo.Definition(),
 		messagerecord.Definition(),
+		smssend.Definition(),
 	)
 }

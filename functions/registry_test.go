@@ -1,11 +1,13 @@
 package functions
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/cloudevents/sdk-go/v2/event"
 )
 
 func TestRegistry(t *testing.T) {
@@ -32,14 +34,23 @@ func TestRegistry(t *testing.T) {
 		if strings.TrimSpace(d.Description) == "" {
 			t.Errorf("function %q has no Description (catalyst functions prints it)", d.Name)
 		}
-		f, err := d.New(fn.Deps{Tenants: db.Tenants(), Messages: db.Messages()})
+		f, err := d.New(fn.Deps{Tenants: db.Tenants(), Messages: db.Messages(), ConfigDir: "../config", Emitter: discardEmitter{},
+			SandboxSMSC: "127.0.0.1:1"}) // nothing listens there: connectors start, unbound
 		if err != nil {
 			t.Errorf("function %q: New with in-memory stores: %v", d.Name, err)
 		} else if f == nil {
 			t.Errorf("function %q: New returned a nil Function", d.Name)
+		} else if c, ok := f.(interface{ Close() error }); ok {
+			if err := c.Close(); err != nil {
+				t.Errorf("function %q: Close: %v", d.Name, err)
+			}
 		}
 	}
 	if len(seen) != len(reg.Names()) {
 		t.Errorf("%d unique definitions, %d names", len(seen), len(reg.Names()))
 	}
 }
+
+type discardEmitter struct{}
+
+func (discardEmitter) Emit(context.Context, event.Event) error { return nil }

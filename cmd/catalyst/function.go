@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/catalyst-cpaas/catalyst/functions"
+	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
@@ -43,7 +44,11 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	f, err := def.New(fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages})
+	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages}
+	if sink := os.Getenv("K_SINK"); sink != "" { // set by a Knative SinkBinding
+		deps.Emitter = &broker.HTTPEmitter{URL: sink}
+	}
+	f, err := def.New(deps)
 	if err != nil {
 		return fmt.Errorf("construct %s: %w", name, err)
 	}
@@ -57,7 +62,13 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		Name: name, Function: f, Logger: log, Metrics: fnhttp.NewMetrics(promReg),
 	}, promReg)
 	log.Info("serving function", "addr", ":"+port)
-	return srv.Run(ctx)
+	err = srv.Run(ctx)
+	if c, ok := f.(interface{ Close() error }); ok { // connectors: unbind
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 func listFunctions(out io.Writer) error {

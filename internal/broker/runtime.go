@@ -113,8 +113,18 @@ func (r *Runtime) Run(ctx context.Context) error {
 	return <-errc
 }
 
-// Close releases Kafka (and stops the embedded cluster).
-func (r *Runtime) Close() { r.kafka.Close() }
+// Close stops the functions that hold resources (connectors' binds), then releases
+// Kafka (and stops the embedded cluster).
+func (r *Runtime) Close() {
+	for name, f := range r.functions {
+		if c, ok := f.fn.(interface{ Close() error }); ok {
+			if err := c.Close(); err != nil {
+				r.log.Warn("function close", "function", name, "error", err)
+			}
+		}
+	}
+	r.kafka.Close()
+}
 
 // BrokerTopic is the Knative Kafka broker's topic name for a broker.
 func BrokerTopic(k manifest.Key) string { return "knative-broker-" + k.Namespace + "-" + k.Name }
@@ -308,6 +318,12 @@ func (r *Runtime) function(name string) (*functionTarget, error) {
 	deps := r.opts.Deps
 	if deps.Logger == nil {
 		deps.Logger = r.log
+	}
+	if deps.Emitter == nil {
+		// A function run in-process emits into the broker it runs behind.
+		if em, err := r.Emitter(manifest.DefaultNamespace, "default"); err == nil {
+			deps.Emitter = em
+		}
 	}
 	deps.Logger = deps.Logger.With("function", name)
 	f, err := def.New(deps)

@@ -170,3 +170,23 @@ func (t *topicTarget) send(ctx context.Context, e *event.Event) outcome {
 	}
 	return outcome{Status: http.StatusAccepted}
 }
+
+// HTTPEmitter posts events to a broker's ingress (K_SINK in a Knative pod) in binary
+// mode; Emit returns once the ingress has stored the event (2xx).
+type HTTPEmitter struct {
+	URL    string
+	Client *http.Client // nil: a client with a 30s timeout
+}
+
+// Emit posts e; a non-2xx answer is an error with the status's errs code.
+func (h *HTTPEmitter) Emit(ctx context.Context, e event.Event) error {
+	client := h.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	o := (&httpTarget{url: h.URL, client: client}).send(ctx, &e)
+	if o.ok() {
+		return nil
+	}
+	return errs.Wrap(errs.CodeForStatus(o.Status), o.Err, "emit %s to %s", e.Type(), h.URL)
+}

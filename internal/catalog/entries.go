@@ -7,6 +7,7 @@ const (
 	billingAuthorize = "billing-authorize"
 	billingSettle    = "billing-settle"
 	channelSend      = "<channel>-send"
+	smsSend          = "sms-send"
 	channelDLR       = "<channel>-dlr"
 	messageRecord    = "message-record"
 	echo             = "echo"
@@ -29,7 +30,7 @@ func entries() []Entry {
 			Type:        MessageRequestedType,
 			Description: "A send request was accepted: through the messages API, or posted to the broker as a raw CloudEvent. Bad input never gets this far (the API answers 4xx and emits nothing).",
 			Extensions:  messageExtensions, Data: MessageRequested{},
-			Producers: []string{API, Integrators}, Consumers: []string{firewall, messageRecord},
+			Producers: []string{API, Integrators}, Consumers: []string{firewall, messageRecord, smsSend},
 		},
 		{
 			Type:        MessageScreenedType,
@@ -53,19 +54,19 @@ func entries() []Entry {
 			Type:        MessageSentType,
 			Description: "A channel's sender handed the message to the provider or carrier, which accepted it. Delivery is reported later.",
 			Extensions:  messageExtensions, Data: MessageSent{},
-			Producers: []string{channelSend}, Consumers: []string{messageRecord}, Planned: true,
+			Producers: []string{smsSend, channelSend}, Consumers: []string{messageRecord},
 		},
 		{
 			Type:        MessageFailedType,
 			Description: "The message will not be delivered: the sender could not hand it over (stage send) or the provider reported a failure (stage delivery). Billing settles the reservation.",
 			Extensions:  messageExtensions, Data: MessageFailed{},
-			Producers: []string{channelSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators}, Planned: true,
+			Producers: []string{smsSend, channelSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators},
 		},
 		{
 			Type:        MessageDeliveredType,
 			Description: "The provider reported the message delivered to the recipient. Billing commits the reservation.",
 			Extensions:  messageExtensions, Data: MessageDelivered{},
-			Producers: []string{channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators}, Planned: true,
+			Producers: []string{smsSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators},
 		},
 		{
 			Type:        MessageReadType,

@@ -88,23 +88,40 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The sandbox SMSC starts first: the SMS connector binds to it as it is built.
+	var sandbox *smsc.Server
+	sandboxAddr := ""
+	if cfg.SMSCAddr != "" {
+		if sandbox, err = smsc.New(smsc.Config{Addr: cfg.SMSCAddr, Accounts: map[string]string{SandboxSystemID: SandboxPassword},
+			ReceiptDelay: time.Second, Logger: cfg.Logger}); err == nil {
+			err = sandbox.Start(ctx)
+		}
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("sandbox smsc: %w", err)
+		}
+		sandboxAddr = sandbox.Addr()
+	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rt, err := broker.New(ctx, broker.Options{
 		Manifests: set,
 		Registry:  reg,
 		Deps: fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir,
-			Tenants: st.Tenants, Messages: st.Messages},
+			Tenants: st.Tenants, Messages: st.Messages, SandboxSMSC: sandboxAddr},
 		Kafka:           cfg.Kafka,
 		Registerer:      promReg,
 		FunctionMetrics: fnhttp.NewMetrics(promReg),
 		Logger:          cfg.Logger,
 	})
 	if err != nil {
+		if sandbox != nil {
+			_ = sandbox.Close()
+		}
 		st.Close()
 		return nil, err
 	}
-	p := &Platform{cfg: cfg, runtime: rt, stores: st}
+	p := &Platform{cfg: cfg, runtime: rt, stores: st, smsc: sandbox}
 	fail := func(err error) (*Platform, error) {
 		p.close()
 		return nil, err
@@ -128,15 +145,6 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if p.apiL, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		return fail(fmt.Errorf("api: %w", err))
 	}
-	if cfg.SMSCAddr != "" {
-		if p.smsc, err = smsc.New(smsc.Config{Addr: cfg.SMSCAddr, Accounts: map[string]string{SandboxSystemID: SandboxPassword},
-			ReceiptDelay: time.Second, Logger: cfg.Logger}); err == nil {
-			err = p.smsc.Start(ctx)
-		}
-		if err != nil {
-			return fail(fmt.Errorf("sandbox smsc: %w", err))
-		}
-	}
 	return p, nil
 }
 
@@ -156,6 +164,9 @@ func (p *Platform) close() {
 	}
 	p.runtime.Close()
 	p.stores.Close()
+	if p.smsc != nil {
+		_ = p.smsc.Close()
+	}
 }
 
 // newAdminToken makes a random admin token for a run that was given none.

@@ -41,6 +41,18 @@ type Deps struct {
 	// Stores, PostgreSQL-backed or in memory; nil where the process has none.
 	Tenants  tenant.Store
 	Messages message.Store
+	// Emitter posts events a function produces outside a reply (connectors: delivery
+	// receipts, inbound messages) to the broker. In-process it is the broker the
+	// function runs in; in a pod, the broker ingress at K_SINK.
+	Emitter Emitter
+	// SandboxSMSC, when set, is the address of catalyst dev's sandbox SMSC: it replaces
+	// the address of the carrier named "sandbox" in config/carriers.yaml.
+	SandboxSMSC string
+}
+
+// Emitter stores an event in the broker and returns once it is stored.
+type Emitter interface {
+	Emit(ctx context.Context, e event.Event) error
 }
 
 // Definition registers one function under a name. The name is also the Knative Service

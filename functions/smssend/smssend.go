@@ -1,0 +1,172 @@
+// Package smssend is the SMS connector: an always-on function holding SMPP binds to the
+// carriers in config/carriers.yaml. It hands each requested SMS to the gateway
+// (encoding, concatenation, failover), replies io.catalyst.message.sent or .failed,
+// and emits .delivered / .failed when the carriers' receipts for every part are in.
+package smssend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/catalyst-cpaas/catalyst/internal/carrier"
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
+)
+
+// Name is the function's registry name.
+const Name = "sms-send"
+
+// DefaultSender is the source address of an SMS whose request names none.
+const DefaultSender = "Catalyst"
+
+// Source is the source attribute of the events it produces.
+const Source = "/catalyst/functions/sms-send"
+
+// Definition registers the connector.
+func Definition() fn.Definition {
+	return fn.Definition{
+		Name:        Name,
+		Description: "SMS connector: sends requested SMS over SMPP with carrier failover and reports receipts.",
+		Consumes:    []string{catalog.MessageRequestedType},
+		Produces:    []string{catalog.MessageSentType, catalog.MessageFailedType, catalog.MessageDeliveredType},
+		AlwaysOn:    true,
+		New:         New,
+	}
+}
+
+// Connector is the running function.
+type Connector struct {
+	gw  *smsgw.Gateway
+	log *slog.Logger
+}
+
+// New loads the carriers and starts binding in the background (New never waits for a
+// carrier: a down carrier only means failover, or a retried delivery).
+func New(d fn.Deps) (fn.Function, error) {
+	if d.Emitter == nil {
+		return nil, errs.E(errs.Unavailable, "sms-send needs an emitter for receipts (K_SINK)")
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := carrier.Load(filepath.Join(d.ConfigDir, "carriers.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if d.SandboxSMSC != "" {
+		for i := range cfg.Carriers {
+			if cfg.Carriers[i].Name == "sandbox" {
+				cfg.Carriers[i].SMPP.Address = d.SandboxSMSC
+			}
+		}
+	}
+	gw, err := smsgw.New(context.Background(), cfg, &events{emit: d.Emitter, log: log}, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Connector{gw: gw, log: log}, nil
+}
+
+// Close unbinds from every carrier.
+func (c *Connector) Close() error { return c.gw.Close(context.Background()) }
+
+// Handle sends one requested SMS. A permanent refusal (bad destination, no route) is a
+// terminal state, so it is replied as message.failed; a carrier outage is an error,
+// and the broker retries the delivery.
+func (c *Connector) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != catalog.MessageRequestedType {
+		return nil, errs.E(errs.Invalid, "%s handles %s, not %s", Name, catalog.MessageRequestedType, e.Type())
+	}
+	var req catalog.MessageRequested
+	if err := json.Unmarshal(e.Data(), &req); err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "event %s data", e.ID())
+	}
+	if req.Channel != "sms" || req.Content.Type != "text" {
+		return nil, errs.E(errs.Invalid, "event %s: %s handles sms text, not %s %s", e.ID(), Name, req.Channel, req.Content.Type)
+	}
+	flash, _ := req.Options["flash"].(bool)
+	if req.From == "" {
+		req.From = DefaultSender
+	}
+	sent, err := c.gw.Send(ctx, smsgw.Message{TenantID: req.TenantID, MessageID: req.MessageID, From: req.From, To: req.To, Text: req.Content.Text, Flash: flash})
+	ref := catalog.MessageRef{MessageID: req.MessageID, TenantID: req.TenantID, Channel: "sms"}
+	switch code := errs.CodeOf(err); code {
+	case "":
+		out, err := newEvent(catalog.MessageSentType, catalog.MessageSent{MessageRef: ref, Provider: sent.Carrier,
+			ProviderMessageID: strings.Join(sent.SMSCIDs, ","), Parts: sent.Parts})
+		return out, err
+	case errs.Invalid, errs.Unprocessable:
+		out, err2 := newEvent(catalog.MessageFailedType, catalog.MessageFailed{MessageRef: ref, Stage: catalog.StageSend,
+			Code: string(code), Reason: err.Error(), Retryable: false})
+		return out, err2
+	default:
+		return nil, err
+	}
+}
+
+// newEvent builds a catalogued message event keyed by its message.
+func newEvent(typ string, data any) (*event.Event, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode %s", typ)
+	}
+	var ref catalog.MessageRef
+	_ = json.Unmarshal(raw, &ref)
+	e, err := catalog.New(typ, Source, json.RawMessage(raw), map[string]string{
+		"tenantid": ref.TenantID, "channel": "sms", "messageid": ref.MessageID, "partitionkey": ref.MessageID,
+	})
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "build %s", typ)
+	}
+	return &e, nil
+}
+
+// events turns the gateway's receipt outcomes into CloudEvents.
+type events struct {
+	emit fn.Emitter
+	log  *slog.Logger
+}
+
+func (v *events) Delivered(ctx context.Context, o smsgw.Outcome) error {
+	e, err := newEvent(catalog.MessageDeliveredType, catalog.MessageDelivered{
+		MessageRef:        catalog.MessageRef{MessageID: o.MessageID, TenantID: o.TenantID, Channel: "sms"},
+		ProviderMessageID: strings.Join(o.SMSCIDs, ","),
+	})
+	if err != nil {
+		return err
+	}
+	return v.emit.Emit(ctx, *e)
+}
+
+func (v *events) Failed(ctx context.Context, o smsgw.Outcome) error {
+	code := o.ErrorCode
+	if code == "" {
+		code = o.State.String()
+	}
+	e, err := newEvent(catalog.MessageFailedType, catalog.MessageFailed{
+		MessageRef: catalog.MessageRef{MessageID: o.MessageID, TenantID: o.TenantID, Channel: "sms"},
+		Stage:      catalog.StageDelivery, Code: code,
+		Reason: fmt.Sprintf("carrier %s reported %s for part(s) of the message", o.Carrier, o.State),
+	})
+	if err != nil {
+		return err
+	}
+	return v.emit.Emit(ctx, *e)
+}
+
+// Inbound messages need a number → tenant mapping before they can become
+// io.catalyst.message.inbound; until then they are logged (never silently dropped).
+func (v *events) Inbound(ctx context.Context, m client.MO, carrierName string) error {
+	v.log.WarnContext(ctx, "inbound SMS not routed to a tenant yet", "carrier", carrierName, "to", m.To)
+	return nil
+}

@@ -1,0 +1,128 @@
+package smssend
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/smsc"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
+)
+
+type recorder struct {
+	mu     sync.Mutex
+	events []event.Event
+}
+
+func (r *recorder) Emit(_ context.Context, e event.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) all() []event.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]event.Event(nil), r.events...)
+}
+
+// connector starts a sandbox SMSC and the connector bound to it.
+func connector(t *testing.T, mix smsc.Mix) (fn.Function, *recorder) {
+	t.Helper()
+	srv, err := smsc.New(smsc.Config{Accounts: map[string]string{"catalyst": "secret"}, ReceiptDelay: 50 * time.Millisecond, Outcomes: mix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	dir := t.TempDir()
+	raw, err := os.ReadFile("../../config/carriers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "carriers.yaml"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	f, err := New(fn.Deps{ConfigDir: dir, Emitter: rec, SandboxSMSC: srv.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.(*Connector).Close() })
+	return f, rec
+}
+
+func requested(t *testing.T, to, text string) event.Event {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7()).String()
+	e, err := catalog.New(catalog.MessageRequestedType, "/test", catalog.MessageRequested{MessageID: id, TenantID: "acme", Channel: "sms",
+		To: to, Content: catalog.Content{Type: "text", Text: text}}, map[string]string{"tenantid": "acme", "channel": "sms", "messageid": id, "partitionkey": id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestSendsAndReportsDelivery(t *testing.T) {
+	t.Parallel()
+	f, rec := connector(t, smsc.Mix{})
+	in := requested(t, "+447911123456", "hello from the connector, in two parts: "+
+		"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789")
+	out, err := f.Handle(context.Background(), in)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if out == nil || out.Type() != catalog.MessageSentType {
+		t.Fatalf("reply %v, want message.sent", out)
+	}
+	if err := catalog.Validate(*out); err != nil {
+		t.Fatalf("reply breaks the catalogue: %v", err)
+	}
+	var sent catalog.MessageSent
+	_ = json.Unmarshal(out.Data(), &sent)
+	if sent.Parts != 2 || sent.Provider != "sandbox" {
+		t.Fatalf("sent %+v, want 2 parts via sandbox", sent)
+	}
+	testenv.WaitFor(t, "the delivery receipt for both parts", func() bool { return len(rec.all()) == 1 })
+	d := rec.all()[0]
+	if d.Type() != catalog.MessageDeliveredType || d.Extensions()["messageid"] != in.Extensions()["messageid"] {
+		t.Fatalf("emitted %s", d)
+	}
+	if err := catalog.Validate(d); err != nil {
+		t.Fatalf("delivered breaks the catalogue: %v", err)
+	}
+}
+
+func TestUndeliverableReportsFailure(t *testing.T) {
+	t.Parallel()
+	f, rec := connector(t, smsc.Mix{Undelivered: 1})
+	if _, err := f.Handle(context.Background(), requested(t, "+447911123456", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the failure receipt", func() bool { return len(rec.all()) == 1 })
+	if e := rec.all()[0]; e.Type() != catalog.MessageFailedType || catalog.Validate(e) != nil {
+		t.Fatalf("emitted %s (valid: %v)", e, catalog.Validate(e))
+	}
+}
+
+func TestRejectsOtherEvents(t *testing.T) {
+	t.Parallel()
+	f, _ := connector(t, smsc.Mix{})
+	e := requested(t, "+447911123456", "hi")
+	e.SetType(catalog.MessageSentType)
+	if _, err := f.Handle(context.Background(), e); err == nil {
+		t.Fatal("handled a message.sent")
+	}
+}

@@ -37,9 +37,10 @@
 // pending receipt (those messages get no delivered/failed event); a persistent
 // mapping is future work.
 //
-// Bind state. client.Session does not export whether it is bound, so the gateway
-// watches the session's own log records ("smpp bound", "smpp connection lost;
-// rebinding") through a slog.Handler wrapper; the tests break if those change.
+// Bind state. Each session reports its binds and losses through
+// client.Config.OnState, which the gateway records per session; picking a
+// session also asks client.Session.Bound, so that one whose connection was just
+// lost is skipped before its callback has run.
 package smsgw
 
 import (
@@ -159,7 +160,7 @@ type line struct {
 
 // slot is one session, nil until its first Dial succeeds.
 type slot struct {
-	bound atomic.Bool
+	bound atomic.Bool // set by the session's OnState
 	mu    sync.Mutex
 	sess  *client.Session
 }
@@ -179,7 +180,7 @@ func (l *line) pick() *client.Session {
 		if !s.bound.Load() {
 			continue
 		}
-		if sess := s.session(); sess != nil {
+		if sess := s.session(); sess != nil && sess.Bound() {
 			return sess
 		}
 	}
@@ -188,8 +189,10 @@ func (l *line) pick() *client.Session {
 
 func (l *line) up() bool {
 	for _, s := range l.tx {
-		if s.bound.Load() && s.session() != nil {
-			return true
+		if s.bound.Load() {
+			if sess := s.session(); sess != nil && sess.Bound() {
+				return true
+			}
 		}
 	}
 	return false
@@ -245,7 +248,9 @@ func (g *Gateway) dial(cr carrier.Carrier, bind client.BindType, h client.Handle
 		SystemType: cr.SMPP.SystemType, Bind: bind, Window: cr.SMPP.Window,
 		Throughput: cr.SMPP.Throughput, EnquireLink: cr.KeepAlive(),
 		RebindMin: rebindMin, RebindMax: rebindMax,
-		Logger: slog.New(bindWatch{Handler: log.Handler(), s: s}),
+		Logger: log,
+		// Called from the session's goroutine: only records the state.
+		OnState: s.bound.Store,
 	}
 	var hh client.Handler
 	if h != nil {
@@ -261,7 +266,6 @@ func (g *Gateway) dial(cr carrier.Carrier, bind client.BindType, h client.Handle
 				s.mu.Lock()
 				s.sess = sess
 				s.mu.Unlock()
-				s.bound.Store(true)
 				if g.ctx.Err() != nil { // Close ran meanwhile and did not see it
 					_ = sess.Close(context.Background())
 				}
@@ -282,35 +286,6 @@ func (g *Gateway) dial(cr carrier.Carrier, bind client.BindType, h client.Handle
 			wait = min(2*wait, dialMax)
 		}
 	}()
-}
-
-// bindWatch follows a session's bind state from its log records.
-type bindWatch struct {
-	slog.Handler
-	s *slot
-}
-
-func (w bindWatch) Enabled(context.Context, slog.Level) bool { return true }
-
-func (w bindWatch) Handle(ctx context.Context, r slog.Record) error {
-	switch r.Message {
-	case "smpp bound", "smpp rebound":
-		w.s.bound.Store(true)
-	case "smpp connection lost; rebinding":
-		w.s.bound.Store(false)
-	}
-	if w.Handler.Enabled(ctx, r.Level) {
-		return w.Handler.Handle(ctx, r)
-	}
-	return nil
-}
-
-func (w bindWatch) WithAttrs(a []slog.Attr) slog.Handler {
-	return bindWatch{Handler: w.Handler.WithAttrs(a), s: w.s}
-}
-
-func (w bindWatch) WithGroup(name string) slog.Handler {
-	return bindWatch{Handler: w.Handler.WithGroup(name), s: w.s}
 }
 
 // Send submits every part of m on one carrier (see the package documentation for
@@ -622,9 +597,8 @@ func (g *Gateway) Close(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := sess.Close(ctx)
-				s.bound.Store(false)
-				if err != nil {
+				// Close makes the session's last OnState call, false.
+				if err := sess.Close(ctx); err != nil {
 					emu.Lock()
 					all = append(all, fmt.Errorf("smsgw: close %s: %w", l.name, err))
 					emu.Unlock()

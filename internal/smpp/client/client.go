@@ -10,6 +10,10 @@
 // bind (or its ctx); one whose submit_sm was written returns exactly one outcome: the
 // message_id, or an *errs.Error whose code says what to do (see Submit).
 //
+// Bound reports whether the Session is bound right now, and Config.OnState tells
+// about every change of that, so a caller can route around a Session that is
+// rebinding without submitting into it.
+//
 // deliver_sm (delivery receipts and mobile-originated messages) go to a Handler, one
 // goroutine per PDU (at most Config.Window at once); the Session always answers
 // deliver_sm_resp, with ESME_RX_T_APPN when the handler fails so that the SMSC
@@ -114,6 +118,18 @@ type Config struct {
 	RebindMin, RebindMax time.Duration
 	// Logger receives connection events; default discards.
 	Logger *slog.Logger
+	// OnState, if set, is called with true when the Session becomes bound (the
+	// bind of Dial, then every rebind) and with false when it stops being bound
+	// (a lost connection, then Close). Calls alternate, starting with true, and
+	// the last one is false; each reports what Bound then returns, unless the
+	// state has changed again since. They are made one at a time from the
+	// Session's own goroutine, the one that rebinds: the first one once Dial has
+	// bound (it may run before Dial has returned the Session to its caller), the
+	// last one before Close returns. OnState must therefore return quickly
+	// (record the state, signal a channel without blocking) and must not call
+	// Close; while it runs, the Session does not notice a lost connection nor
+	// rebind.
+	OnState func(bound bool)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -224,6 +240,34 @@ type Session struct {
 	done    chan struct{} // closed when the run loop has ended
 }
 
+// Bound reports whether the Session holds a bound connection that Submit can use
+// now: true from Dial until the connection is lost, false while rebinding, true
+// again once rebound, and false for good after Close. A Submit may still find
+// the connection lost after Bound said true (and then waits for a rebind or
+// fails with errs.Unavailable, as documented there). For a Receiver bind it
+// reports the bind, though Submit is not allowed there. Config.OnState reports
+// the same changes without polling.
+func (s *Session) Bound() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || s.cur == nil {
+		return false
+	}
+	select {
+	case <-s.cur.done: // lost; the run loop has not seen it yet
+		return false
+	default:
+		return true
+	}
+}
+
+// notify reports a bind state change to Config.OnState. Only the run loop calls it.
+func (s *Session) notify(bound bool) {
+	if s.cfg.OnState != nil {
+		s.cfg.OnState(bound)
+	}
+}
+
 // Dial connects to cfg.Addr and binds. It fails with errs.Invalid for a bad Config,
 // errs.Unauthenticated when the SMSC refuses the credentials (ESME_RINVPASWD,
 // ESME_RINVSYSID, ESME_RBINDFAIL), and errs.Unavailable when it cannot connect or
@@ -253,7 +297,7 @@ func Dial(ctx context.Context, cfg Config, h Handler) (*Session, error) {
 		s.cancel()
 		return nil, err
 	}
-	s.setConn(c)
+	s.setConn(c) // cannot be closing yet: s is not returned
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -263,8 +307,17 @@ func Dial(ctx context.Context, cfg Config, h Handler) (*Session, error) {
 	return s, nil
 }
 
-// run watches the bound connection and rebinds when it is lost, until Close.
+// run watches the bound connection and rebinds when it is lost, until Close. It
+// makes every Config.OnState call: true for the bind of Dial and each rebind,
+// false for each loss and, if bound then, at Close.
 func (s *Session) run(c *conn) {
+	s.notify(true)
+	bound := true
+	defer func() {
+		if bound {
+			s.notify(false)
+		}
+	}()
 	for {
 		select {
 		case <-c.done:
@@ -272,12 +325,18 @@ func (s *Session) run(c *conn) {
 			return
 		}
 		s.clearConn(c)
+		bound = false
+		s.notify(false)
 		s.log.Warn("smpp connection lost; rebinding", "err", c.cause())
 		var err error
 		if c, err = s.rebind(); err != nil {
 			return // closing
 		}
-		s.setConn(c)
+		if !s.setConn(c) {
+			return // Close ran meanwhile and closed c
+		}
+		bound = true
+		s.notify(true)
 		s.log.Info("smpp rebound")
 	}
 }
@@ -318,15 +377,18 @@ func (s *Session) backoff(n int) time.Duration {
 	return floor + rand.N(ceil-floor+1)
 }
 
-func (s *Session) setConn(c *conn) {
+// setConn makes c the bound connection; when the session is closing it closes c
+// instead and returns false.
+func (s *Session) setConn(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		c.close(errSessionClosed)
-		return
+		return false
 	}
 	s.cur = c
 	close(s.ready)
+	return true
 }
 
 func (s *Session) clearConn(c *conn) {

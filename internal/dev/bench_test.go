@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,4 +127,113 @@ func recorded(b *testing.B, client *http.Client, api string) float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkSMSEndToEnd drives the SMS path of the whole platform in one process
+// (in-memory stores, embedded Kafka, the sandbox SMSC with its 1s receipt delay):
+// 64 keep-alive clients POST /api/v1/sms/send (1-part text). It reports accepted/s
+// (every 202) and delivered/s (API to delivered: until the message-record trigger
+// has been delivered requested + sent + delivered for every message). The
+// carriers.yaml case uses config/ as is (sandbox: 2 binds × 500 submit_sm/s, so at
+// most ~1,000 SMS/s); uncapped uses a copy of config/ with every throughput 0.
+//
+//	go test -run '^$' -bench BenchmarkSMSEndToEnd -benchtime 5000x ./internal/dev/
+func BenchmarkSMSEndToEnd(b *testing.B) {
+	b.Run("carriers.yaml", func(b *testing.B) { benchmarkSMSEndToEnd(b, "") })
+	b.Run("uncapped", func(b *testing.B) { benchmarkSMSEndToEnd(b, uncappedConfig(b)) })
+}
+
+// uncappedConfig copies every file of ../../config to a temporary directory, with
+// every carrier's throughput in carriers.yaml set to 0 (unlimited).
+func uncappedConfig(b *testing.B) string {
+	dir := b.TempDir()
+	entries, err := os.ReadDir("../../config")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("../../config", e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if e.Name() == "carriers.yaml" {
+			re := regexp.MustCompile(`(?m)^(\s*throughput:\s*)\d+`)
+			if !re.Match(raw) {
+				b.Fatal("config/carriers.yaml sets no throughput to lift")
+			}
+			raw = re.ReplaceAll(raw, []byte("${1}0"))
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func benchmarkSMSEndToEnd(b *testing.B, configDir string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	unlimited := ratelimit.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1_000_000} // measure the pipeline, not the limiter's policy
+	p, err := Start(ctx, Config{RepoDir: "../..", ConfigDir: configDir, IngressAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", SMSCAddr: "127.0.0.1:0",
+		AdminToken: "bench", Limits: api.Limits{Tenant: unlimited, Destination: unlimited, PrefixDigits: 4}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	api := p.APIURL()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	key := benchTenant(b, client, api)
+	before := recorded(b, client, api)
+	body := []byte(`{"to":"+447911123456","message":"hello from the benchmark"}`)
+
+	b.ResetTimer()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				req, _ := http.NewRequest(http.MethodPost, api+"/api/v1/sms/send", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Failed() {
+		return // a request failed: the messages will never all be delivered
+	}
+	acceptedIn := time.Since(start)
+	want := 3 * float64(b.N) // requested, sent and delivered per message
+	for {
+		got := recorded(b, client, api) - before
+		if got >= want {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("message-record got %.0f of %.0f events within 5 minutes", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deliveredIn := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/acceptedIn.Seconds(), "accepted/s")
+	b.ReportMetric(float64(b.N)/deliveredIn.Seconds(), "delivered/s")
 }

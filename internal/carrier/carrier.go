@@ -36,7 +36,15 @@ type SMPP struct {
 	Throughput int    `json:"throughput"`  // submit_sm per second per session, 0 = unlimited
 	// EnquireLink is the keepalive interval, a Go duration ("30s"), default 30s.
 	EnquireLink string `json:"enquire_link"`
+	// ReceiptTimeout is how long after a message was accepted the gateway waits for
+	// the final delivery receipts of all its parts before it reports the message
+	// failed (expired, "receipt-timeout"), a Go duration ("48h"), default 48h.
+	ReceiptTimeout string `json:"receipt_timeout"`
 }
+
+// DefaultReceiptTimeout is ReceiptTimeout's default: 48h, the usual maximum
+// validity period of an SMSC.
+const DefaultReceiptTimeout = 48 * time.Hour
 
 // Carrier is one route to the SMS network.
 type Carrier struct {
@@ -49,6 +57,17 @@ type Carrier struct {
 // KeepAlive is EnquireLink parsed (Load has validated it).
 func (c Carrier) KeepAlive() time.Duration {
 	d, _ := time.ParseDuration(c.SMPP.EnquireLink)
+	return d
+}
+
+// ReceiptTimeout is SMPP.ReceiptTimeout parsed (Load has validated it);
+// DefaultReceiptTimeout when it is empty or not a positive duration (a Config
+// built without Parse).
+func (c Carrier) ReceiptTimeout() time.Duration {
+	d, err := time.ParseDuration(c.SMPP.ReceiptTimeout)
+	if err != nil || d <= 0 {
+		return DefaultReceiptTimeout
+	}
 	return d
 }
 
@@ -95,6 +114,9 @@ func (c *Config) defaults() {
 		}
 		if s.EnquireLink == "" {
 			s.EnquireLink = "30s"
+		}
+		if s.ReceiptTimeout == "" {
+			s.ReceiptTimeout = "48h"
 		}
 		for j, r := range c.Carriers[i].Routes {
 			c.Carriers[i].Routes[j] = strings.TrimPrefix(strings.TrimSpace(r), "+")
@@ -145,6 +167,9 @@ func (c *Config) validate() error {
 		}
 		if d, err := time.ParseDuration(s.EnquireLink); err != nil || d < time.Second || d > 10*time.Minute {
 			bad(p+".smpp.enquire_link", "must be a duration from 1s to 10m, such as 30s")
+		}
+		if d, err := time.ParseDuration(s.ReceiptTimeout); err != nil || d < time.Second || d > 168*time.Hour {
+			bad(p+".smpp.receipt_timeout", "must be a duration from 1s to 168h, such as 48h")
 		}
 		if len(cr.Routes) == 0 {
 			bad(p+".routes", "at least one route: an E.164 prefix or \"*\"")

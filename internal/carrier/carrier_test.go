@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 )
@@ -25,7 +26,7 @@ func TestParseReportsEveryFieldPath(t *testing.T) {
 carriers:
   - name: a
     priority: 0
-    smpp: {address: nowhere, system_id: "", password: "toolongpassword", bind: both, binds: 99, window: 0, throughput: -1, enquire_link: "1ms"}
+    smpp: {address: nowhere, system_id: "", password: "toolongpassword", bind: both, binds: 99, window: 0, throughput: -1, enquire_link: "1ms", receipt_timeout: "200h"}
     routes: ["+44x"]
   - name: a
     priority: 1
@@ -42,7 +43,7 @@ carriers:
 		got[f.Field] = true
 	}
 	for _, want := range []string{"carriers[0].priority", "carriers[0].smpp.address", "carriers[0].smpp.system_id", "carriers[0].smpp.password",
-		"carriers[0].smpp.bind", "carriers[0].smpp.binds", "carriers[0].smpp.throughput", "carriers[0].smpp.enquire_link",
+		"carriers[0].smpp.bind", "carriers[0].smpp.binds", "carriers[0].smpp.throughput", "carriers[0].smpp.enquire_link", "carriers[0].smpp.receipt_timeout",
 		"carriers[0].routes[0]", "carriers[1].name", "carriers[1].routes"} {
 		if !got[want] {
 			t.Errorf("no error at %s (got %v)", want, got)
@@ -102,5 +103,53 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if c.Carriers[0].KeepAlive().Seconds() != 45 {
 		t.Fatalf("keepalive %v", c.Carriers[0].KeepAlive())
+	}
+}
+
+func TestReceiptTimeout(t *testing.T) {
+	t.Parallel()
+	one := func(rt string) string {
+		smpp := `{address: "h:1", system_id: x}`
+		if rt != "" {
+			smpp = `{address: "h:1", system_id: x, receipt_timeout: ` + rt + `}`
+		}
+		return "carriers:\n  - {name: x, priority: 1, smpp: " + smpp + ", routes: [\"*\"]}\n"
+	}
+	c, err := Parse([]byte(one("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Carriers[0].ReceiptTimeout(); got != 48*time.Hour {
+		t.Fatalf("default receipt timeout %v, want 48h", got)
+	}
+	c, err = Parse([]byte(one("90m")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Carriers[0].ReceiptTimeout(); got != 90*time.Minute {
+		t.Fatalf("receipt timeout %v, want 90m", got)
+	}
+	for _, bad := range []string{"500ms", "169h", "0s", "-1h", "soon"} {
+		_, err := Parse([]byte(one(bad)))
+		var e *errs.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("receipt_timeout %s: %v", bad, err)
+		}
+		found := false
+		for _, f := range e.Fields {
+			found = found || f.Field == "carriers[0].smpp.receipt_timeout"
+		}
+		if !found {
+			t.Errorf("receipt_timeout %s: no error at carriers[0].smpp.receipt_timeout (%v)", bad, e.Fields)
+		}
+	}
+	for _, ok := range []string{"1s", "168h"} {
+		if _, err := Parse([]byte(one(ok))); err != nil {
+			t.Errorf("receipt_timeout %s rejected: %v", ok, err)
+		}
+	}
+	// A Carrier built without Parse gets the default.
+	if got := (Carrier{}).ReceiptTimeout(); got != DefaultReceiptTimeout {
+		t.Errorf("zero Carrier receipt timeout %v", got)
 	}
 }

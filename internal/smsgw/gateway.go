@@ -33,6 +33,15 @@
 // acknowledged and kept for earlyTTL in case its part is accepted meanwhile. If
 // Events fails, the receipt is answered with an error so that the SMSC resends it.
 //
+// Receipt deadline. A message whose parts do not all have a final receipt within
+// its carrier's receipt_timeout (carrier.Carrier.ReceiptTimeout, default 48h) after
+// Send succeeded (an SMSC that restarted and lost it, or never sends receipts) is
+// reported once through Events.Failed with State sms.StateExpired and ErrorCode
+// ReceiptTimeoutCode, and forgotten: a receipt for it arriving later is logged and
+// acknowledged like any receipt for an unknown id, with no second outcome. The
+// deadlines are kept in one min-heap that a single goroutine sweeps, stopped by
+// Close.
+//
 // Limitation: the id → message map lives in memory. A pod restart forgets every
 // pending receipt (those messages get no delivered/failed event); a persistent
 // mapping is future work.
@@ -44,6 +53,7 @@
 package smsgw
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -110,7 +120,16 @@ var (
 	earlyTTL  = 2 * time.Minute
 	earlyMax  = 10000
 	pollEvery = 20 * time.Millisecond
+	// timeoutRetry is the pause before Events.Failed is called again for a timed-out
+	// message when it returned an error; timeoutTries bounds the calls.
+	timeoutRetry = 30 * time.Second
+	timeoutTries = 5
 )
+
+// ReceiptTimeoutCode is Outcome.ErrorCode of a message failed because its receipts
+// did not all arrive within its carrier's receipt_timeout (State is
+// sms.StateExpired).
+const ReceiptTimeoutCode = "receipt-timeout"
 
 // Gateway holds the SMPP sessions of every carrier.
 type Gateway struct {
@@ -122,11 +141,16 @@ type Gateway struct {
 
 	ctx    context.Context // the gateway's life; cancelled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // dialers
+	wg     sync.WaitGroup // dialers and the sweeper
+
+	timeouts  map[string]time.Duration // carrier → receipt_timeout
+	wake      chan struct{}            // a deadline earlier than the sweeper's timer was queued
+	sweepDone chan struct{}            // closed when the sweeper returns
 
 	mu      sync.Mutex
 	pending map[string]partRef // carrier + "\x00" + SMSC id
 	early   map[string]earlyReceipt
+	due     deadlines // sent messages awaiting receipts, earliest deadline first
 	closed  bool
 }
 
@@ -147,7 +171,34 @@ type tracked struct {
 	states                 []sms.State
 	codes                  []string
 	finals                 int
-	sent                   bool // every part accepted
+	sent                   bool      // every part accepted
+	deadline               time.Time // when its receipts are given up (set once sent)
+	index                  int       // in Gateway.due, when queued
+	queued                 bool      // in Gateway.due
+	tries                  int       // Events.Failed calls for a receipt timeout
+}
+
+// deadlines is a container/heap of tracked messages by deadline.
+type deadlines []*tracked
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].deadline.Before(d[j].deadline) }
+func (d deadlines) Swap(i, j int) {
+	d[i], d[j] = d[j], d[i]
+	d[i].index, d[j].index = i, j
+}
+func (d *deadlines) Push(x any) {
+	t := x.(*tracked)
+	t.index, t.queued = len(*d), true
+	*d = append(*d, t)
+}
+func (d *deadlines) Pop() any {
+	old := *d
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*d = old[:len(old)-1]
+	t.index, t.queued = 0, false
+	return t
 }
 
 // line is one carrier's sessions.
@@ -217,10 +268,17 @@ func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger) 
 		lines:   make(map[string]*line, len(cfg.Carriers)),
 		pending: make(map[string]partRef),
 		early:   make(map[string]earlyReceipt),
+
+		timeouts:  make(map[string]time.Duration, len(cfg.Carriers)),
+		wake:      make(chan struct{}, 1),
+		sweepDone: make(chan struct{}),
 	}
 	// The sessions outlive New's ctx: they end with Close.
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.wg.Add(1)
+	go g.sweep()
 	for _, cr := range cfg.Carriers {
+		g.timeouts[cr.Name] = cr.ReceiptTimeout()
 		l := &line{name: cr.Name}
 		g.lines[cr.Name] = l
 		h := &handler{g: g, carrier: cr.Name}
@@ -462,11 +520,19 @@ func (g *Gateway) forget(t *tracked) {
 }
 
 // finishSend marks every part accepted; if every receipt is already in, the
-// outcome is reported now.
+// outcome is reported now, else the message's receipt deadline is queued.
 func (g *Gateway) finishSend(t *tracked) {
 	g.mu.Lock()
 	t.sent = true
+	timeout, ok := g.timeouts[t.carrier]
+	if !ok || timeout <= 0 {
+		timeout = carrier.DefaultReceiptTimeout
+	}
+	t.deadline = time.Now().Add(timeout)
 	o, done := g.completeLocked(t)
+	if !done {
+		g.queueLocked(t)
+	}
 	g.mu.Unlock()
 	if done {
 		if err := g.report(g.ctx, o); err != nil {
@@ -494,6 +560,7 @@ func (g *Gateway) completeLocked(t *tracked) (Outcome, bool) {
 	for _, id := range t.ids {
 		delete(g.pending, key(t.carrier, id))
 	}
+	g.unqueueLocked(t)
 	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
 		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateDelivered}
 	for i, st := range t.states {
@@ -526,7 +593,7 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 	if !ok {
 		g.keepEarlyLocked(k, r)
 		g.mu.Unlock()
-		g.log.Warn("smsgw: receipt for an unknown SMSC id; acknowledged", "carrier", h.carrier, "smsc_id", r.MessageID, "stat", r.Stat)
+		g.log.Warn("smsgw: receipt for an unknown (or timed-out) SMSC id; acknowledged", "carrier", h.carrier, "smsc_id", r.MessageID, "stat", r.Stat)
 		return nil
 	}
 	if !apply(ref.t, ref.part, r) {
@@ -547,6 +614,7 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 		for i, id := range t.ids {
 			g.pending[key(t.carrier, id)] = partRef{t: t, part: i}
 		}
+		g.queueLocked(t) // with its original deadline
 		g.mu.Unlock()
 		return fmt.Errorf("smsgw: outcome event for %s: %w", t.msgID, err)
 	}
@@ -569,12 +637,107 @@ func (g *Gateway) keepEarlyLocked(k string, r sms.Receipt) {
 	}
 }
 
+// queueLocked queues t's receipt deadline (t.deadline) unless it is queued.
+func (g *Gateway) queueLocked(t *tracked) {
+	if t.queued {
+		return
+	}
+	heap.Push(&g.due, t)
+	if t.index == 0 { // the earliest now: the sweeper's timer may be too late
+		select {
+		case g.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// unqueueLocked drops t's receipt deadline, if queued.
+func (g *Gateway) unqueueLocked(t *tracked) {
+	if t.queued {
+		heap.Remove(&g.due, t.index)
+	}
+}
+
+// sweep is the one goroutine that fails messages whose receipt deadline passed.
+// It runs until Close.
+func (g *Gateway) sweep() {
+	defer g.wg.Done()
+	defer close(g.sweepDone)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var expired []*tracked
+		wait := time.Duration(-1) // nothing queued
+		g.mu.Lock()
+		now := time.Now()
+		for len(g.due) > 0 {
+			t := g.due[0]
+			if d := t.deadline.Sub(now); d > 0 {
+				wait = d
+				break
+			}
+			heap.Pop(&g.due)
+			for _, id := range t.ids {
+				delete(g.pending, key(t.carrier, id))
+			}
+			expired = append(expired, t)
+		}
+		g.mu.Unlock()
+		for _, t := range expired {
+			g.expire(t)
+		}
+		if len(expired) > 0 {
+			continue // expire took time: look again before sleeping
+		}
+		var fire <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			fire = timer.C
+		}
+		select {
+		case <-fire:
+		case <-g.wake:
+			timer.Stop()
+		case <-g.ctx.Done():
+			return
+		}
+	}
+}
+
+// expire reports a message, already forgotten by the receipt matching, as failed
+// by ReceiptTimeoutCode. When Events fails, it is queued again to be reported
+// timeoutRetry later, at most timeoutTries times.
+func (g *Gateway) expire(t *tracked) {
+	if g.ctx.Err() != nil {
+		return // closing: pending receipts are forgotten
+	}
+	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
+		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateExpired, ErrorCode: ReceiptTimeoutCode}
+	g.log.Warn("smsgw: no final receipt within the carrier's receipt_timeout; message failed",
+		"carrier", t.carrier, "message_id", t.msgID, "smsc_ids", t.ids, "receipts", t.finals)
+	t.tries++
+	err := g.ev.Failed(g.ctx, o)
+	if err == nil {
+		return
+	}
+	if t.tries >= timeoutTries || g.ctx.Err() != nil {
+		g.log.Error("smsgw: receipt-timeout event failed; lost", "message_id", t.msgID, "tries", t.tries, "err", err)
+		return
+	}
+	g.log.Error("smsgw: receipt-timeout event failed; retrying", "message_id", t.msgID, "tries", t.tries, "err", err)
+	g.mu.Lock()
+	t.deadline = time.Now().Add(timeoutRetry)
+	g.queueLocked(t)
+	g.mu.Unlock()
+}
+
 func (h *handler) MO(ctx context.Context, m client.MO) error {
 	return h.g.ev.Inbound(ctx, m, h.carrier)
 }
 
-// Close unbinds every session and stops binding. Sends in flight end with
-// errs.Unavailable. Pending receipts are forgotten.
+// Close unbinds every session, stops binding and stops the receipt-deadline
+// sweeper. Sends in flight end with errs.Unavailable. Pending receipts are
+// forgotten.
 func (g *Gateway) Close(ctx context.Context) error {
 	g.mu.Lock()
 	if g.closed {

@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	rebindMin, rebindMax = 10*time.Millisecond, 100*time.Millisecond
 	DownGrace = 2 * time.Second
 	ratePause = 20 * time.Millisecond
+	timeoutRetry = 100 * time.Millisecond
 	os.Exit(m.Run())
 }
 
@@ -125,6 +126,9 @@ type carrierSpec struct {
 	priority   int
 	binds      int
 	bind       string // default transceiver
+	// receiptTimeout overrides smpp.receipt_timeout after Parse (which allows 1s at
+	// least), such as "300ms"; empty keeps the default.
+	receiptTimeout string
 }
 
 func gateway(t *testing.T, ev Events, specs ...carrierSpec) *Gateway {
@@ -144,6 +148,11 @@ func gateway(t *testing.T, ev Events, specs ...carrierSpec) *Gateway {
 	cfg, err := carrier.Parse([]byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, s := range specs {
+		if s.receiptTimeout != "" {
+			cfg.Carriers[i].SMPP.ReceiptTimeout = s.receiptTimeout
+		}
 	}
 	g, err := New(context.Background(), cfg, ev, testLogger())
 	if err != nil {

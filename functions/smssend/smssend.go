@@ -1,7 +1,8 @@
 // Package smssend is the SMS connector: an always-on function holding SMPP binds to the
 // carriers in config/carriers.yaml. It hands each requested SMS to the gateway
 // (encoding, concatenation, failover), replies io.catalyst.message.sent or .failed,
-// and emits .delivered / .failed when the carriers' receipts for every part are in.
+// emits .delivered / .failed when the carriers' receipts for every part are in, and
+// .inbound for an SMS sent to a number a tenant owns.
 package smssend
 
 import (
@@ -11,13 +12,16 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
 
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 )
@@ -37,7 +41,7 @@ func Definition() fn.Definition {
 		Name:        Name,
 		Description: "SMS connector: sends requested SMS over SMPP with carrier failover and reports receipts.",
 		Consumes:    []string{catalog.MessageRequestedType},
-		Produces:    []string{catalog.MessageSentType, catalog.MessageFailedType, catalog.MessageDeliveredType},
+		Produces:    []string{catalog.MessageSentType, catalog.MessageFailedType, catalog.MessageDeliveredType, catalog.MessageInboundType},
 		AlwaysOn:    true,
 		New:         New,
 	}
@@ -70,7 +74,7 @@ func New(d fn.Deps) (fn.Function, error) {
 			}
 		}
 	}
-	gw, err := smsgw.New(context.Background(), cfg, &events{emit: d.Emitter, log: log}, log)
+	gw, err := smsgw.New(context.Background(), cfg, &events{emit: d.Emitter, numbers: d.Numbers, log: log}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +137,9 @@ func newEvent(typ string, data any) (*event.Event, error) {
 
 // events turns the gateway's receipt outcomes into CloudEvents.
 type events struct {
-	emit fn.Emitter
-	log  *slog.Logger
+	emit    fn.Emitter
+	numbers numbers.Store // nil: inbound messages cannot be routed and are logged
+	log     *slog.Logger
 }
 
 func (v *events) Delivered(ctx context.Context, o smsgw.Outcome) error {
@@ -164,9 +169,36 @@ func (v *events) Failed(ctx context.Context, o smsgw.Outcome) error {
 	return v.emit.Emit(ctx, *e)
 }
 
-// Inbound messages need a number → tenant mapping before they can become
-// io.catalyst.message.inbound; until then they are logged (never silently dropped).
+// Inbound routes a mobile-originated SMS to the tenant owning the number it was sent
+// to and emits io.catalyst.message.inbound as a new message. An SMS to a number no
+// tenant owns is logged and acknowledged: retrying cannot route it.
 func (v *events) Inbound(ctx context.Context, m client.MO, carrierName string) error {
-	v.log.WarnContext(ctx, "inbound SMS not routed to a tenant yet", "carrier", carrierName, "to", m.To)
-	return nil
+	if v.numbers == nil {
+		v.log.WarnContext(ctx, "inbound SMS dropped: no number store", "carrier", carrierName, "to", m.To)
+		return nil
+	}
+	owner, err := v.numbers.Owner(ctx, "sms", m.To)
+	if errs.CodeOf(err) == errs.NotFound {
+		v.log.WarnContext(ctx, "inbound SMS to a number no tenant owns", "carrier", carrierName, "to", m.To)
+		return nil
+	}
+	if err != nil {
+		return err // the SMSC redelivers
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "message id")
+	}
+	from := m.From
+	if from == "" {
+		from = "unknown"
+	}
+	e, err := newEvent(catalog.MessageInboundType, catalog.MessageInbound{
+		MessageRef: catalog.MessageRef{MessageID: id.String(), TenantID: owner.TenantID, Channel: "sms"},
+		From:       from, To: m.To, Content: catalog.Content{Type: "text", Text: m.Text}, ReceivedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	return v.emit.Emit(ctx, *e)
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
@@ -38,6 +40,11 @@ func (r *recorder) all() []event.Event {
 
 // connector starts a sandbox SMSC and the connector bound to it.
 func connector(t *testing.T, mix smsc.Mix) (fn.Function, *recorder) {
+	f, rec, _ := connectorWith(t, mix, nil)
+	return f, rec
+}
+
+func connectorWith(t *testing.T, mix smsc.Mix, nums numbers.Store) (fn.Function, *recorder, *smsc.Server) {
 	t.Helper()
 	srv, err := smsc.New(smsc.Config{Accounts: map[string]string{"catalyst": "secret"}, ReceiptDelay: 50 * time.Millisecond, Outcomes: mix})
 	if err != nil {
@@ -56,12 +63,12 @@ func connector(t *testing.T, mix smsc.Mix) (fn.Function, *recorder) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	f, err := New(fn.Deps{ConfigDir: dir, Emitter: rec, SandboxSMSC: srv.Addr()})
+	f, err := New(fn.Deps{ConfigDir: dir, Emitter: rec, SandboxSMSC: srv.Addr(), Numbers: nums})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.(*Connector).Close() })
-	return f, rec
+	return f, rec, srv
 }
 
 func requested(t *testing.T, to, text string) event.Event {
@@ -124,5 +131,32 @@ func TestRejectsOtherEvents(t *testing.T) {
 	e.SetType(catalog.MessageSentType)
 	if _, err := f.Handle(context.Background(), e); err == nil {
 		t.Fatal("handled a message.sent")
+	}
+}
+
+func TestInboundSMSGoesToTheNumbersTenant(t *testing.T) {
+	t.Parallel()
+	db := inmem.New()
+	if _, err := db.Numbers().Assign(context.Background(), numbers.Number{Channel: "sms", Number: "12345", TenantID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	_, rec, srv := connectorWith(t, smsc.Mix{}, db.Numbers())
+	testenv.WaitFor(t, "the connector to bind", func() bool { return srv.InjectMO("catalyst", "+447700900001", "12345", "héllo ☺") == nil })
+	// InjectMO returns once the connector answered deliver_sm_resp, i.e. after its
+	// handler ran: no waiting needed from here on.
+	if err := srv.InjectMO("catalyst", "+447700900002", "99999", "nobody's"); err != nil { // no owner: logged, not emitted
+		t.Fatal(err)
+	}
+	if n := len(rec.all()); n != 1 {
+		t.Fatalf("%d events, want exactly the one for the owned number", n)
+	}
+	e := rec.all()[0]
+	if e.Type() != catalog.MessageInboundType || e.Extensions()["tenantid"] != "acme" || catalog.Validate(e) != nil {
+		t.Fatalf("emitted %s (valid: %v)", e, catalog.Validate(e))
+	}
+	var in catalog.MessageInbound
+	_ = json.Unmarshal(e.Data(), &in)
+	if in.Content.Text != "héllo ☺" || in.From != "+447700900001" || in.To != "12345" {
+		t.Fatalf("inbound %+v", in)
 	}
 }

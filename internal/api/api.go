@@ -18,6 +18,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
@@ -36,6 +37,7 @@ type Options struct {
 	Messages    message.Store
 	Idempotency idempotency.Store
 	Ledger      ledger.Store
+	Numbers     numbers.Store
 	Emitter     Emitter
 	// Limiter and Limits throttle sending (429 with Retry-After); a nil Limiter sends
 	// unthrottled.
@@ -99,6 +101,9 @@ func (s *Server) routes() []route {
 		{"PUT", "/api/v2/tenants/{id}", s.admin(s.updateTenant)},
 		{"DELETE", "/api/v2/tenants/{id}", s.admin(s.deleteTenant)},
 		{"POST", "/api/v2/tenants/{id}/api-keys", s.adminOrSelf("id", s.rotateKey)},
+		{"GET", "/api/v2/tenants/{id}/numbers", s.adminOrSelf("id", s.listNumbers)},
+		{"POST", "/api/v2/tenants/{id}/numbers", s.admin(s.assignNumber)},
+		{"DELETE", "/api/v2/tenants/{id}/numbers/{channel}/{number}", s.admin(s.releaseNumber)},
 		{"GET", "/api/v2/balances/{tenant_id}", s.adminOrSelf("tenant_id", s.getBalance)},
 		{"POST", "/api/v2/balances/{tenant_id}/topup", s.admin(s.topup)},
 		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},

@@ -69,7 +69,7 @@ func newTestAPI(t *testing.T) *testAPI {
 	clock := func() time.Time { return *a.now }
 	a.db = inmem.New(inmem.WithClock(clock))
 	s := New(Options{
-		Tenants: a.db.Tenants(), Messages: a.db.Messages(), Idempotency: a.db.Idempotency(), Ledger: a.db.Ledger(),
+		Tenants: a.db.Tenants(), Messages: a.db.Messages(), Idempotency: a.db.Idempotency(), Ledger: a.db.Ledger(), Numbers: a.db.Numbers(),
 		Emitter: a.emitter, AdminToken: testAdmin, KeyGrace: time.Hour, Now: clock,
 	})
 	a.srv = httptest.NewServer(s)

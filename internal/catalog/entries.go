@@ -78,7 +78,7 @@ func entries() []Entry {
 			Type:        MessageInboundType,
 			Description: "Someone sent a message to one of the tenant's numbers or accounts. It is a new message with its own message id.",
 			Extensions:  messageExtensions, Data: MessageInbound{},
-			Producers: []string{channelDLR}, Consumers: []string{messageRecord, Integrators}, Planned: true,
+			Producers: []string{smsSend, channelDLR}, Consumers: []string{messageRecord, Integrators},
 		},
 		{
 			Type:        BillingCommittedType,

@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Manifests: set,
 		Registry:  reg,
 		Deps: fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir,
-			Tenants: st.Tenants, Messages: st.Messages, SandboxSMSC: sandboxAddr},
+			Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SandboxSMSC: sandboxAddr},
 		Kafka:           cfg.Kafka,
 		Registerer:      promReg,
 		FunctionMetrics: fnhttp.NewMetrics(promReg),
@@ -135,7 +135,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		p.cfg.AdminToken = cfg.AdminToken
 	}
 	p.api = api.New(api.Options{
-		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency, Ledger: st.Ledger,
+		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency, Ledger: st.Ledger, Numbers: st.Numbers,
 		Emitter: emitter, AdminToken: cfg.AdminToken, Logger: cfg.Logger,
 		Limiter: st.Limiter, Limits: cfg.Limits,
 	})

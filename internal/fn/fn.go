@@ -14,6 +14,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
@@ -41,6 +42,7 @@ type Deps struct {
 	// Stores, PostgreSQL-backed or in memory; nil where the process has none.
 	Tenants  tenant.Store
 	Messages message.Store
+	Numbers  numbers.Store // which tenant owns an inbound number
 	// Emitter posts events a function produces outside a reply (connectors: delivery
 	// receipts, inbound messages) to the broker. In-process it is the broker the
 	// function runs in; in a pod, the broker ingress at K_SINK.

@@ -19,6 +19,7 @@ type DB struct {
 	messages    *MessageStore
 	idempotency *IdempotencyStore
 	ledger      *LedgerStore
+	numbers     *NumberStore
 }
 
 // Option configures New.
@@ -49,6 +50,7 @@ func New(opts ...Option) *DB {
 		messages:    newMessageStore(clock),
 		idempotency: newIdempotencyStore(clock),
 		ledger:      newLedgerStore(clock),
+		numbers:     newNumberStore(clock),
 	}
 }
 

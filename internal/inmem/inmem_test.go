@@ -8,6 +8,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/storetest"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
@@ -40,13 +41,20 @@ func TestLedgerStore(t *testing.T) {
 	})
 }
 
+func TestNumberStore(t *testing.T) {
+	t.Parallel()
+	storetest.NumberStore(t, func(t *testing.T, now func() time.Time) numbers.Store {
+		return inmem.New(inmem.WithClock(now)).Numbers()
+	})
+}
+
 // TestNewSharesStores: a DB hands out the same stores each time, so what one caller
 // writes another reads.
 func TestNewSharesStores(t *testing.T) {
 	t.Parallel()
 	db := inmem.New()
 	if db.Tenants() != db.Tenants() || db.Messages() != db.Messages() || db.Idempotency() != db.Idempotency() ||
-		db.Ledger() != db.Ledger() {
+		db.Ledger() != db.Ledger() || db.Numbers() != db.Numbers() {
 		t.Fatal("a DB returned different store instances")
 	}
 	if inmem.New().Messages() == db.Messages() {

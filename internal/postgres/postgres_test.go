@@ -13,6 +13,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/storetest"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
@@ -78,6 +79,14 @@ func TestLedgerStore(t *testing.T) {
 	dbURL := migrated(t)
 	storetest.LedgerStore(t, func(t *testing.T, now func() time.Time) ledger.Store {
 		return open(t, dbURL, now).Ledger()
+	})
+}
+
+func TestNumberStore(t *testing.T) {
+	t.Parallel()
+	dbURL := migrated(t)
+	storetest.NumberStore(t, func(t *testing.T, now func() time.Time) numbers.Store {
+		return open(t, dbURL, now).Numbers()
 	})
 }
 

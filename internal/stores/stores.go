@@ -14,6 +14,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
+	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
@@ -25,6 +26,7 @@ type Stores struct {
 	Messages    message.Store
 	Idempotency idempotency.Store
 	Ledger      ledger.Store
+	Numbers     numbers.Store
 	// Limiter keeps rate-limit buckets: in Redis when a Redis URL is given (shared by
 	// every replica), else in memory.
 	Limiter ratelimit.Limiter
@@ -76,7 +78,7 @@ func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
 func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 	if databaseURL == "" {
 		db := inmem.New()
-		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Description: "in-memory"}, nil
+		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), Description: "in-memory"}, nil
 	}
 	db, err := postgres.Open(ctx, databaseURL)
 	if err != nil {
@@ -87,7 +89,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
 	}
 	return &Stores{
-		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(),
+		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(),
 		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
 	}, nil
 }

@@ -9,65 +9,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 // interopDir holds the third-party client: package.json pins the npm smpp version.
 var interopDir = filepath.Join("..", "..", "tests", "smsc_interop")
-
-// unavailable fails the test under CATALYST_REQUIRE_SERVICES=1 (make test) and skips
-// it otherwise.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CATALYST_REQUIRE_SERVICES") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format+" (set CATALYST_REQUIRE_SERVICES=1 to fail instead)", args...)
-}
-
-// installNodeSMPP installs the pinned npm smpp package into a temporary directory and
-// returns its node_modules.
-func installNodeSMPP(t *testing.T) string {
-	t.Helper()
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		unavailable(t, "interop test needs npm: %v", err)
-	}
-	pkg, err := os.ReadFile(filepath.Join(interopDir, "package.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var manifest struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	if err := json.Unmarshal(pkg, &manifest); err != nil {
-		t.Fatalf("%s/package.json: %v", interopDir, err)
-	}
-	version := manifest.Dependencies["smpp"]
-	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(version) {
-		t.Fatalf("%s/package.json must pin smpp to an exact version, has %q", interopDir, version)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "package.json"), pkg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("installing the npm package smpp@%s from the npm registry into %s (npm install)", version, dir)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--prefer-offline",
-		"--fetch-retries=1", "--fetch-timeout=30000", "smpp@"+version)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		unavailable(t, "npm install smpp@%s failed (is the npm registry reachable?): %v\n%s", version, err, out)
-	}
-	return filepath.Join(dir, "node_modules")
-}
 
 type nodeResult struct {
 	Event   string `json:"event"`
@@ -96,9 +48,9 @@ func TestInteropNodeSMPP(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		unavailable(t, "interop test needs node: %v", err)
+		testenv.Unavailable(t, "interop test needs node: %v", err)
 	}
-	modules := installNodeSMPP(t)
+	modules := testenv.NPMInstall(t, interopDir, "smpp")
 	s := startServer(t, Config{ReceiptDelay: 20 * time.Millisecond})
 	host, port, _ := net.SplitHostPort(s.Addr())
 	portN, _ := strconv.Atoi(port)

@@ -19,60 +19,12 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 // interopSMSCDir holds the third-party SMSC (server.js); its package.json pins the npm
 // smpp version.
 var interopSMSCDir = filepath.Join("..", "..", "..", "tests", "smsc_interop")
-
-// interopUnavailable fails the test under CATALYST_REQUIRE_SERVICES=1 (make test) and
-// skips it otherwise.
-func interopUnavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CATALYST_REQUIRE_SERVICES") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format+" (set CATALYST_REQUIRE_SERVICES=1 to fail instead)", args...)
-}
-
-// interopInstallNodeSMPP installs the pinned npm smpp package into a temporary
-// directory and returns its node_modules.
-func interopInstallNodeSMPP(t *testing.T) string {
-	t.Helper()
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		interopUnavailable(t, "interop test needs npm: %v", err)
-	}
-	pkg, err := os.ReadFile(filepath.Join(interopSMSCDir, "package.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var manifest struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	if err := json.Unmarshal(pkg, &manifest); err != nil {
-		t.Fatalf("%s/package.json: %v", interopSMSCDir, err)
-	}
-	version := manifest.Dependencies["smpp"]
-	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(version) {
-		t.Fatalf("%s/package.json must pin smpp to an exact version, has %q", interopSMSCDir, version)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "package.json"), pkg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("installing the npm package smpp@%s from the npm registry into %s (npm install)", version, dir)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--prefer-offline",
-		"--fetch-retries=1", "--fetch-timeout=30000", "smpp@"+version)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		interopUnavailable(t, "npm install smpp@%s failed (is the npm registry reachable?): %v\n%s", version, err, out)
-	}
-	return filepath.Join(dir, "node_modules")
-}
 
 // nodeEvent is one JSON line server.js prints.
 type nodeEvent struct {
@@ -141,9 +93,9 @@ func startNodeSMSC(t *testing.T) *nodeSMSC {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		interopUnavailable(t, "interop test needs node: %v", err)
+		testenv.Unavailable(t, "interop test needs node: %v", err)
 	}
-	modules := interopInstallNodeSMPP(t)
+	modules := testenv.NPMInstall(t, interopSMSCDir, "smpp")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, filepath.Join(interopSMSCDir, "server.js"), "0", "--exit-on-eof")
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)

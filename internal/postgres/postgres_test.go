@@ -15,6 +15,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/storetest"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
@@ -184,4 +185,10 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSMSPending(t *testing.T) {
+	t.Parallel()
+	dbURL := migrated(t)
+	storetest.SMSPending(t, func(t *testing.T) smsgw.Pending { return open(t, dbURL, nil).SMSPending() })
 }

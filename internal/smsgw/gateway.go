@@ -42,9 +42,16 @@
 // deadlines are kept in one min-heap that a single goroutine sweeps, stopped by
 // Close.
 //
-// Limitation: the id → message map lives in memory. A pod restart forgets every
-// pending receipt (those messages get no delivered/failed event); a persistent
-// mapping is future work.
+// Durability. By default the id → message map and the deadlines live in memory:
+// a pod restart forgets every pending receipt. With WithPending, a message whose
+// parts are all accepted is moved to a Pending store (internal/postgres keeps it in
+// sms_pending): receipts for ids the gateway does not hold in memory are looked up
+// there, and the sweeper takes deadlines from it (NextDeadline, Expire), so a
+// gateway started after a crash completes what an earlier one sent. Parts of a
+// message still being sent stay in memory until its last part is accepted. When
+// Events fails for an outcome the store produced, the entry is added back (the
+// receipt's part not final again, or the deadline timeoutRetry later); a crash
+// between the two loses that outcome.
 //
 // Bind state. Each session reports its binds and losses through
 // client.Config.OnState, which the gateway records per session; picking a
@@ -152,7 +159,27 @@ type Gateway struct {
 	early   map[string]earlyReceipt
 	due     deadlines // sent messages awaiting receipts, earliest deadline first
 	closed  bool
+
+	store Pending // nil: pending receipts only in memory (pending, due)
 }
+
+// Option configures New.
+type Option func(*Gateway)
+
+// WithPending keeps sent messages awaiting receipts, and their deadlines, in p
+// (see the package documentation); nil keeps them in memory.
+func WithPending(p Pending) Option {
+	return func(g *Gateway) { g.store = p }
+}
+
+// storePoll bounds how long the sweeper waits before asking the Pending store
+// for its next deadline again (another gateway may have added an earlier one);
+// storeRetry is the pause after a store error; expireBatch bounds one Expire.
+var (
+	storePoll   = time.Minute
+	storeRetry  = time.Second
+	expireBatch = 100
+)
 
 type partRef struct {
 	t    *tracked
@@ -253,7 +280,7 @@ func (l *line) up() bool {
 // transmitter and a receiver each, for the transmitter+receiver bind). It never
 // waits for a bind: a carrier whose sessions are not bound yet counts as down.
 // Sessions that fail to bind are retried with backoff until Close.
-func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger) (*Gateway, error) {
+func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger, opts ...Option) (*Gateway, error) {
 	if cfg == nil || len(cfg.Carriers) == 0 {
 		return nil, errs.E(errs.Invalid, "smsgw: no carriers configured")
 	}
@@ -272,6 +299,9 @@ func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger) 
 		timeouts:  make(map[string]time.Duration, len(cfg.Carriers)),
 		wake:      make(chan struct{}, 1),
 		sweepDone: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(g)
 	}
 	// The sessions outlive New's ctx: they end with Close.
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -531,7 +561,9 @@ func (g *Gateway) finishSend(t *tracked) {
 	t.deadline = time.Now().Add(timeout)
 	o, done := g.completeLocked(t)
 	if !done {
-		g.queueLocked(t)
+		if g.store == nil || !g.storeLocked(t) {
+			g.queueLocked(t)
+		}
 	}
 	g.mu.Unlock()
 	if done {
@@ -539,6 +571,28 @@ func (g *Gateway) finishSend(t *tracked) {
 			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
 		}
 	}
+}
+
+// storeLocked moves a sent message to the Pending store and reports whether it
+// did; when the store fails, t stays in memory. g.mu is held throughout, so that a
+// receipt not found in memory is found in the store.
+func (g *Gateway) storeLocked(t *tracked) bool {
+	e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
+		SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
+		Codes: append([]string(nil), t.codes...), Deadline: t.deadline}
+	if err := g.store.Add(g.ctx, e); err != nil {
+		g.log.Error("smsgw: pending store failed; receipts for this message kept in memory only",
+			"carrier", t.carrier, "message_id", t.msgID, "err", err)
+		return false
+	}
+	for _, id := range t.ids {
+		delete(g.pending, key(t.carrier, id))
+	}
+	select { // the sweeper re-reads the store's next deadline
+	case g.wake <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // apply records a final receipt for a part; later receipts for it are ignored.
@@ -590,6 +644,28 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 	k := key(h.carrier, r.MessageID)
 	g.mu.Lock()
 	ref, ok := g.pending[k]
+	if !ok && g.store != nil && r.Final {
+		g.mu.Unlock()
+		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
+		if err == nil && !known {
+			// Look again, holding g.mu: the message may have moved from memory to
+			// the store meanwhile (storeLocked holds g.mu), or be accepted later.
+			g.mu.Lock()
+			if ref, ok = g.pending[k]; !ok {
+				done, known, err = g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
+				if err != nil || known {
+					g.mu.Unlock()
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("smsgw: pending store: %w", err)
+		}
+		if known {
+			return h.reportStored(ctx, done, r.MessageID)
+		}
+		// !known: g.mu is held again.
+	}
 	if !ok {
 		g.keepEarlyLocked(k, r)
 		g.mu.Unlock()
@@ -617,6 +693,30 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 		g.queueLocked(t) // with its original deadline
 		g.mu.Unlock()
 		return fmt.Errorf("smsgw: outcome event for %s: %w", t.msgID, err)
+	}
+	return nil
+}
+
+// reportStored reports a message the store completed (nil: not complete yet). If
+// Events fails, the message goes back to the store with part smscID not final, so
+// that the resent receipt completes it.
+func (h *handler) reportStored(ctx context.Context, done *PendingEntry, smscID string) error {
+	if done == nil {
+		return nil
+	}
+	g := h.g
+	if err := g.report(ctx, done.Outcome()); err != nil {
+		back := done.normalized()
+		for i, id := range back.SMSCIDs {
+			if id == smscID {
+				back.States[i], back.Codes[i] = 0, ""
+			}
+		}
+		if aerr := g.store.Add(context.WithoutCancel(ctx), back); aerr != nil {
+			g.log.Error("smsgw: pending store failed putting back a message; its outcome is lost",
+				"message_id", done.MessageID, "err", aerr)
+		}
+		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
 	}
 	return nil
 }
@@ -689,6 +789,15 @@ func (g *Gateway) sweep() {
 		if len(expired) > 0 {
 			continue // expire took time: look again before sleeping
 		}
+		if g.store != nil {
+			more, next := g.sweepStore()
+			if more {
+				continue
+			}
+			if wait < 0 || next < wait {
+				wait = next
+			}
+		}
 		var fire <-chan time.Time
 		if wait >= 0 {
 			timer.Reset(wait)
@@ -701,6 +810,61 @@ func (g *Gateway) sweep() {
 		case <-g.ctx.Done():
 			return
 		}
+	}
+}
+
+// sweepStore fails the store's messages whose deadline passed. more is true when
+// it expired some (look again); else next is how long to wait before the next call.
+func (g *Gateway) sweepStore() (more bool, next time.Duration) {
+	if g.ctx.Err() != nil {
+		return false, storePoll
+	}
+	es, err := g.store.Expire(g.ctx, time.Now(), expireBatch)
+	for _, e := range es { // removed even when err is set
+		g.expireStored(e)
+	}
+	if err != nil {
+		if g.ctx.Err() == nil {
+			g.log.Error("smsgw: pending store: expire failed; retrying", "err", err)
+		}
+		return false, storeRetry
+	}
+	if len(es) > 0 {
+		return true, 0
+	}
+	d, ok, err := g.store.NextDeadline(g.ctx)
+	switch {
+	case err != nil:
+		if g.ctx.Err() == nil {
+			g.log.Error("smsgw: pending store: next deadline failed; retrying", "err", err)
+		}
+		return false, storeRetry
+	case !ok:
+		return false, storePoll
+	}
+	return false, min(max(time.Until(d), 0), storePoll)
+}
+
+// expireStored is expire for a message the store removed: when Events fails, it
+// goes back to the store with its deadline timeoutRetry later.
+func (g *Gateway) expireStored(e PendingEntry) {
+	o := e.Outcome()
+	o.State, o.ErrorCode = sms.StateExpired, ReceiptTimeoutCode
+	g.log.Warn("smsgw: no final receipt within the carrier's receipt_timeout; message failed",
+		"carrier", e.Carrier, "message_id", e.MessageID, "smsc_ids", e.SMSCIDs)
+	e.Tries++
+	err := g.ev.Failed(g.ctx, o)
+	if err == nil {
+		return
+	}
+	if e.Tries >= timeoutTries {
+		g.log.Error("smsgw: receipt-timeout event failed; lost", "message_id", e.MessageID, "tries", e.Tries, "err", err)
+		return
+	}
+	g.log.Error("smsgw: receipt-timeout event failed; retrying", "message_id", e.MessageID, "tries", e.Tries, "err", err)
+	e.Deadline = time.Now().Add(timeoutRetry)
+	if aerr := g.store.Add(context.WithoutCancel(g.ctx), e); aerr != nil {
+		g.log.Error("smsgw: pending store failed putting back a timed-out message; lost", "message_id", e.MessageID, "err", aerr)
 	}
 }
 
@@ -737,7 +901,7 @@ func (h *handler) MO(ctx context.Context, m client.MO) error {
 
 // Close unbinds every session, stops binding and stops the receipt-deadline
 // sweeper. Sends in flight end with errs.Unavailable. Pending receipts are
-// forgotten.
+// forgotten, except those in the WithPending store.
 func (g *Gateway) Close(ctx context.Context) error {
 	g.mu.Lock()
 	if g.closed {

@@ -1,0 +1,183 @@
+package smsgw_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/carrier"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
+	"github.com/catalyst-cpaas/catalyst/internal/smsc"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
+	"github.com/catalyst-cpaas/catalyst/internal/storetest"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
+)
+
+func TestMemPendingContract(t *testing.T) {
+	t.Parallel()
+	storetest.SMSPending(t, func(t *testing.T) smsgw.Pending { return smsgw.NewMemPending() })
+}
+
+// outcomes is an Events that records outcomes.
+type outcomes struct {
+	mu                sync.Mutex
+	delivered, failed []smsgw.Outcome
+}
+
+func (o *outcomes) Delivered(_ context.Context, x smsgw.Outcome) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.delivered = append(o.delivered, x)
+	return nil
+}
+
+func (o *outcomes) Failed(_ context.Context, x smsgw.Outcome) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failed = append(o.failed, x)
+	return nil
+}
+
+func (o *outcomes) Inbound(context.Context, client.MO, string) error { return nil }
+
+func (o *outcomes) counts() (int, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.delivered), len(o.failed)
+}
+
+func pgStore(t *testing.T) *postgres.SMSPending {
+	t.Helper()
+	dbURL := testenv.Postgres(t)
+	db, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db.SMSPending()
+}
+
+func sandbox(t *testing.T, delay time.Duration) *smsc.Server {
+	t.Helper()
+	srv, err := smsc.New(smsc.Config{Accounts: map[string]string{"acme": "secret"}, ReceiptDelay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func startGateway(t *testing.T, addr, receiptTimeout string, ev smsgw.Events, p smsgw.Pending) *smsgw.Gateway {
+	t.Helper()
+	cfg, err := carrier.Parse([]byte(fmt.Sprintf("carriers:\n  - {name: sandbox, priority: 1, smpp: {address: %q, system_id: acme, password: secret, bind: transceiver, binds: 1, enquire_link: 1s}, routes: [\"*\"]}\n", addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if receiptTimeout != "" {
+		cfg.Carriers[0].SMPP.ReceiptTimeout = receiptTimeout
+	}
+	g, err := smsgw.New(context.Background(), cfg, ev, nil, smsgw.WithPending(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeGateway(t, g) })
+	return g
+}
+
+func closeGateway(t *testing.T, g *smsgw.Gateway) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// sendWhenUp sends until the carrier has bound (Send waits DownGrace, 3s).
+func sendWhenUp(t *testing.T, g *smsgw.Gateway, id, text string) smsgw.Sent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := g.Send(ctx, smsgw.Message{TenantID: "t1", MessageID: id, From: "Catalyst", To: "+447700900123", Text: text})
+		cancel()
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestReceiptAfterRestartCompletesTheMessage(t *testing.T) {
+	t.Parallel()
+	store := pgStore(t)
+	srv := sandbox(t, 2*time.Second)
+	evA := &outcomes{}
+	a := startGateway(t, srv.Addr(), "", evA, store)
+	sent := sendWhenUp(t, a, "m1", "hello across a restart, in more than one part: "+
+		"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789")
+	closeGateway(t, a) // before the receipts
+
+	evB := &outcomes{}
+	startGateway(t, srv.Addr(), "", evB, store)
+	waitUntil(t, "Delivered on gateway B", func() bool { d, _ := evB.counts(); return d > 0 })
+	time.Sleep(500 * time.Millisecond) // no second outcome
+	if d, f := evB.counts(); d != 1 || f != 0 {
+		t.Fatalf("gateway B: delivered %d failed %d, want 1 and 0", d, f)
+	}
+	if d, f := evA.counts(); d != 0 || f != 0 {
+		t.Fatalf("gateway A: delivered %d failed %d, want none", d, f)
+	}
+	evB.mu.Lock()
+	o := evB.delivered[0]
+	evB.mu.Unlock()
+	if o.MessageID != "m1" || o.TenantID != "t1" || o.Parts != sent.Parts || o.Parts < 2 ||
+		fmt.Sprint(o.SMSCIDs) != fmt.Sprint(sent.SMSCIDs) || o.State != sms.StateDelivered {
+		t.Fatalf("outcome %+v, sent %+v", o, sent)
+	}
+	if _, ok, err := store.NextDeadline(context.Background()); err != nil || ok {
+		t.Fatalf("store still pending: %v %v", ok, err)
+	}
+}
+
+func TestReceiptDeadlineSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	store := pgStore(t)
+	srv := sandbox(t, time.Hour) // never in time
+	a := startGateway(t, srv.Addr(), "1s", &outcomes{}, store)
+	sendWhenUp(t, a, "m1", "hello")
+	closeGateway(t, a)
+
+	evB := &outcomes{}
+	startGateway(t, srv.Addr(), "1s", evB, store)
+	waitUntil(t, "Failed on gateway B", func() bool { _, f := evB.counts(); return f > 0 })
+	time.Sleep(300 * time.Millisecond)
+	evB.mu.Lock()
+	defer evB.mu.Unlock()
+	if len(evB.failed) != 1 || len(evB.delivered) != 0 || evB.failed[0].ErrorCode != smsgw.ReceiptTimeoutCode ||
+		evB.failed[0].State != sms.StateExpired || evB.failed[0].MessageID != "m1" {
+		t.Fatalf("gateway B: delivered %+v failed %+v", evB.delivered, evB.failed)
+	}
+}

@@ -1,0 +1,257 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
+)
+
+// SMSPending is the contract suite of smsgw.Pending (smsgw.MemPending,
+// internal/postgres). Expire and NextDeadline see the whole store, so its subtests
+// run one after another, each starting from an empty store (it drains what is
+// left); newStore is called once per subtest and may share data with earlier calls.
+func SMSPending(t *testing.T, newStore func(t *testing.T) smsgw.Pending) {
+	for _, c := range pendingCases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			ctx := context.Background()
+			drain(t, ctx, s)
+			c.run(t, ctx, s)
+		})
+	}
+}
+
+// far is after every deadline the suite uses.
+var far = start.Add(1000 * time.Hour)
+
+func drain(t *testing.T, ctx context.Context, s smsgw.Pending) {
+	t.Helper()
+	for {
+		es, err := s.Expire(ctx, far, 1000)
+		mustNot(t, err)
+		if len(es) == 0 {
+			return
+		}
+	}
+}
+
+func pentry(id string, deadline time.Time, smscIDs ...string) smsgw.PendingEntry {
+	return smsgw.PendingEntry{Carrier: "sandbox", TenantID: "t-" + id, MessageID: id, SMSCIDs: smscIDs, Deadline: deadline}
+}
+
+func receipt(t *testing.T, ctx context.Context, s smsgw.Pending, id string, st sms.State, code string) (*smsgw.PendingEntry, bool) {
+	t.Helper()
+	done, known, err := s.Receipt(ctx, "sandbox", id, st, code)
+	mustNot(t, err)
+	return done, known
+}
+
+func wantNext(t *testing.T, ctx context.Context, s smsgw.Pending, want time.Time) {
+	t.Helper()
+	got, ok, err := s.NextDeadline(ctx)
+	mustNot(t, err)
+	if want.IsZero() {
+		if ok {
+			t.Fatalf("NextDeadline = %v, want none", got)
+		}
+		return
+	}
+	if !ok {
+		t.Fatalf("NextDeadline: none, want %v", want)
+	}
+	wantTime(t, "NextDeadline", got, want)
+}
+
+var pendingCases = []struct {
+	name string
+	run  func(t *testing.T, ctx context.Context, s smsgw.Pending)
+}{
+	{"empty store has no deadline and knows no id", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		wantNext(t, ctx, s, time.Time{})
+		if done, known := receipt(t, ctx, s, "nope", sms.StateDelivered, ""); done != nil || known {
+			t.Fatalf("Receipt of an unknown id = %v, %v", done, known)
+		}
+	}},
+	{"add of an invalid entry is invalid", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		for _, e := range []smsgw.PendingEntry{
+			{MessageID: "m", SMSCIDs: []string{"a"}, Deadline: start},
+			{Carrier: "c", SMSCIDs: []string{"a"}, Deadline: start},
+			{Carrier: "c", MessageID: "m", Deadline: start},
+			{Carrier: "c", MessageID: "m", SMSCIDs: []string{""}, Deadline: start},
+		} {
+			wantCode(t, s.Add(ctx, e), errs.Invalid)
+		}
+		wantNext(t, ctx, s, time.Time{})
+	}},
+	{"next deadline is the earliest, in UTC microseconds", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		mustNot(t, s.Add(ctx, pentry("m1", start.Add(2*time.Hour), "a1")))
+		mustNot(t, s.Add(ctx, pentry("m2", start.Add(time.Hour), "b1", "b2")))
+		wantNext(t, ctx, s, start.Add(time.Hour))
+	}},
+	{"a message completes when every part is final, once", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		mustNot(t, s.Add(ctx, pentry("m1", start.Add(time.Hour), "p0", "p1", "p2")))
+		if done, known := receipt(t, ctx, s, "p1", sms.StateUndeliverable, "005"); done != nil || !known {
+			t.Fatalf("first receipt = %v, %v", done, known)
+		}
+		if done, known := receipt(t, ctx, s, "p1", sms.StateDelivered, ""); done != nil || !known {
+			t.Fatalf("duplicate receipt = %v, %v", done, known)
+		}
+		if done, known := receipt(t, ctx, s, "p0", sms.StateDelivered, ""); done != nil || !known {
+			t.Fatalf("second receipt = %v, %v", done, known)
+		}
+		done, known := receipt(t, ctx, s, "p2", sms.StateDelivered, "000")
+		if done == nil || !known {
+			t.Fatalf("last receipt = %v, %v", done, known)
+		}
+		if done.Carrier != "sandbox" || done.TenantID != "t-m1" || done.MessageID != "m1" ||
+			!reflect.DeepEqual(done.SMSCIDs, []string{"p0", "p1", "p2"}) ||
+			!reflect.DeepEqual(done.States, []sms.State{sms.StateDelivered, sms.StateUndeliverable, sms.StateDelivered}) ||
+			!reflect.DeepEqual(done.Codes, []string{"", "005", "000"}) {
+			t.Fatalf("completed %+v", done)
+		}
+		wantTime(t, "Deadline", done.Deadline, start.Add(time.Hour))
+		if o := done.Outcome(); o.State != sms.StateUndeliverable || o.ErrorCode != "005" || o.Parts != 3 {
+			t.Fatalf("Outcome %+v", o)
+		}
+		for _, id := range []string{"p0", "p1", "p2"} {
+			if d, k := receipt(t, ctx, s, id, sms.StateDelivered, ""); d != nil || k {
+				t.Fatalf("receipt for %s after completion = %v, %v", id, d, k)
+			}
+		}
+		wantNext(t, ctx, s, time.Time{})
+	}},
+	{"parts final when added count", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		e := pentry("m1", start.Add(time.Hour), "q0", "q1")
+		e.States, e.Codes = []sms.State{sms.StateDelivered, 0}, []string{"000", ""}
+		mustNot(t, s.Add(ctx, e))
+		done, known := receipt(t, ctx, s, "q1", sms.StateDelivered, "")
+		if done == nil || !known || done.Outcome().State != sms.StateDelivered || done.Codes[0] != "000" {
+			t.Fatalf("receipt = %+v, %v", done, known)
+		}
+	}},
+	{"carriers do not share SMSC ids", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		mustNot(t, s.Add(ctx, pentry("m1", start.Add(time.Hour), "x")))
+		done, known, err := s.Receipt(ctx, "other", "x", sms.StateDelivered, "")
+		mustNot(t, err)
+		if done != nil || known {
+			t.Fatalf("receipt on another carrier = %v, %v", done, known)
+		}
+	}},
+	{"expire removes messages past their deadline, earliest first", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		mustNot(t, s.Add(ctx, pentry("late", start.Add(3*time.Hour), "l0")))
+		e := pentry("early", start.Add(time.Hour), "e0", "e1")
+		e.Tries = 2
+		mustNot(t, s.Add(ctx, e))
+		mustNot(t, s.Add(ctx, pentry("mid", start.Add(2*time.Hour), "m0")))
+		if _, known := receipt(t, ctx, s, "e1", sms.StateDelivered, ""); !known {
+			t.Fatal("e1 unknown")
+		}
+		es, err := s.Expire(ctx, start.Add(time.Hour), 10) // a deadline equal to now is due
+		mustNot(t, err)
+		if len(es) != 1 || es[0].MessageID != "early" || es[0].Tries != 2 ||
+			!reflect.DeepEqual(es[0].SMSCIDs, []string{"e0", "e1"}) || es[0].States[1] != sms.StateDelivered || es[0].States[0] != 0 {
+			t.Fatalf("Expire = %+v", es)
+		}
+		if d, k := receipt(t, ctx, s, "e0", sms.StateDelivered, ""); d != nil || k {
+			t.Fatalf("receipt after expiry = %v, %v", d, k)
+		}
+		es, err = s.Expire(ctx, start.Add(time.Hour), 10)
+		mustNot(t, err)
+		if len(es) != 0 {
+			t.Fatalf("second Expire = %+v", es)
+		}
+		wantNext(t, ctx, s, start.Add(2*time.Hour))
+		es, err = s.Expire(ctx, start.Add(5*time.Hour), 1)
+		mustNot(t, err)
+		if len(es) != 1 || es[0].MessageID != "mid" {
+			t.Fatalf("Expire with limit 1 = %+v", es)
+		}
+		es, err = s.Expire(ctx, start.Add(5*time.Hour), 10)
+		mustNot(t, err)
+		if len(es) != 1 || es[0].MessageID != "late" {
+			t.Fatalf("last Expire = %+v", es)
+		}
+		wantNext(t, ctx, s, time.Time{})
+	}},
+	{"a message added back is pending again", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		mustNot(t, s.Add(ctx, pentry("m1", start, "r0")))
+		es, err := s.Expire(ctx, start, 10)
+		mustNot(t, err)
+		if len(es) != 1 {
+			t.Fatalf("Expire = %+v", es)
+		}
+		back := es[0]
+		back.Tries++
+		back.Deadline = start.Add(time.Minute)
+		mustNot(t, s.Add(ctx, back))
+		wantNext(t, ctx, s, start.Add(time.Minute))
+		es, err = s.Expire(ctx, start.Add(time.Minute), 10)
+		mustNot(t, err)
+		if len(es) != 1 || es[0].Tries != 1 {
+			t.Fatalf("Expire after add back = %+v", es)
+		}
+	}},
+	{"receipts and expiry racing produce one outcome per message", func(t *testing.T, ctx context.Context, s smsgw.Pending) {
+		const n = 20
+		for i := range n {
+			mustNot(t, s.Add(ctx, pentry(fmt.Sprintf("race%d", i), start, fmt.Sprintf("r%d.0", i), fmt.Sprintf("r%d.1", i))))
+		}
+		var mu sync.Mutex
+		outcomes := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range n {
+			for part := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					done, _, err := s.Receipt(ctx, "sandbox", fmt.Sprintf("r%d.%d", i, part), sms.StateDelivered, "")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if done != nil {
+						mu.Lock()
+						outcomes[done.MessageID]++
+						mu.Unlock()
+					}
+				}()
+			}
+		}
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 5 {
+					es, err := s.Expire(ctx, start, 5)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					for _, e := range es {
+						outcomes[e.MessageID]++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		es, err := s.Expire(ctx, start, 1000)
+		mustNot(t, err)
+		for _, e := range es {
+			outcomes[e.MessageID]++
+		}
+		for i := range n {
+			if c := outcomes[fmt.Sprintf("race%d", i)]; c != 1 {
+				t.Errorf("race%d: %d outcomes, want 1", i, c)
+			}
+		}
+	}},
+}

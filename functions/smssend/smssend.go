@@ -74,7 +74,11 @@ func New(d fn.Deps) (fn.Function, error) {
 			}
 		}
 	}
-	gw, err := smsgw.New(context.Background(), cfg, &events{emit: d.Emitter, numbers: d.Numbers, log: log}, log)
+	var opts []smsgw.Option
+	if d.SMSPending != nil {
+		opts = append(opts, smsgw.WithPending(d.SMSPending))
+	}
+	gw, err := smsgw.New(context.Background(), cfg, &events{emit: d.Emitter, numbers: d.Numbers, log: log}, log, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
@@ -43,6 +44,9 @@ type Deps struct {
 	Tenants  tenant.Store
 	Messages message.Store
 	Numbers  numbers.Store // which tenant owns an inbound number
+	// SMSPending keeps sent SMS awaiting receipts across connector restarts
+	// (PostgreSQL); nil keeps them in the connector's memory.
+	SMSPending smsgw.Pending
 	// Emitter posts events a function produces outside a reply (connectors: delivery
 	// receipts, inbound messages) to the broker. In-process it is the broker the
 	// function runs in; in a pod, the broker ingress at K_SINK.

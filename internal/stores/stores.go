@@ -17,6 +17,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
@@ -27,6 +28,9 @@ type Stores struct {
 	Idempotency idempotency.Store
 	Ledger      ledger.Store
 	Numbers     numbers.Store
+	// SMSPending keeps sent SMS awaiting receipts; nil (in-memory mode) leaves them in
+	// the connector's memory.
+	SMSPending smsgw.Pending
 	// Limiter keeps rate-limit buckets: in Redis when a Redis URL is given (shared by
 	// every replica), else in memory.
 	Limiter ratelimit.Limiter
@@ -89,7 +93,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
 	}
 	return &Stores{
-		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(),
+		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), SMSPending: db.SMSPending(),
 		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -117,12 +118,18 @@ func recorded(b *testing.B, client *http.Client, api string) float64 {
 //	go test -run '^$' -bench BenchmarkSMSEndToEnd -benchtime 5000x ./internal/dev/
 func BenchmarkSMSEndToEnd(b *testing.B) {
 	b.Run("carriers.yaml", func(b *testing.B) { benchmarkSMSEndToEnd(b, "") })
-	b.Run("uncapped", func(b *testing.B) { benchmarkSMSEndToEnd(b, uncappedConfig(b)) })
+	b.Run("uncapped", func(b *testing.B) { benchmarkSMSEndToEnd(b, uncappedConfig(b, 0, 0)) })
+	for _, c := range []struct{ sessions, window int }{{1, 1}, {1, 64}, {4, 64}} {
+		b.Run(fmt.Sprintf("uncapped/sessions=%d/window=%d", c.sessions, c.window), func(b *testing.B) {
+			benchmarkSMSEndToEnd(b, uncappedConfig(b, c.sessions, c.window))
+		})
+	}
 }
 
 // uncappedConfig copies every file of ../../config to a temporary directory, with
-// every carrier's throughput in carriers.yaml set to 0 (unlimited).
-func uncappedConfig(b *testing.B) string {
+// every carrier's throughput in carriers.yaml set to 0 (unlimited) and, when
+// non-zero, its binds and window replaced.
+func uncappedConfig(b *testing.B, sessions, window int) string {
 	dir := b.TempDir()
 	entries, err := os.ReadDir("../../config")
 	if err != nil {
@@ -142,6 +149,11 @@ func uncappedConfig(b *testing.B) string {
 				b.Fatal("config/carriers.yaml sets no throughput to lift")
 			}
 			raw = re.ReplaceAll(raw, []byte("${1}0"))
+			for key, v := range map[string]int{"binds": sessions, "window": window} {
+				if v > 0 {
+					raw = regexp.MustCompile(`(?m)^(\s*`+key+`:\s*)\d+`).ReplaceAll(raw, []byte(fmt.Sprintf("${1}%d", v)))
+				}
+			}
 		}
 		if err := os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o644); err != nil {
 			b.Fatal(err)

@@ -55,27 +55,7 @@ func TestEverySMSEndsOnceWhenTheSMSCCrashes(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	smsc := startSMSC(t, addr)
 
-	// A config whose sandbox carrier is that SMSC, with a short receipt deadline.
-	cfgDir := t.TempDir()
-	entries, err := os.ReadDir(filepath.Join(repoRoot, "config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(repoRoot, "config", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "carriers.yaml" {
-			text := strings.Replace(string(raw), "127.0.0.1:2775", addr, 1)
-			text = strings.Replace(text, "receipt_timeout: 48h", "receipt_timeout: 3s", 1)
-			text = strings.Replace(text, "throughput: 500", "throughput: 0", 1)
-			raw = []byte(text)
-		}
-		if err := os.WriteFile(filepath.Join(cfgDir, e.Name()), raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfgDir := carriersAt(t, addr, "3s")
 	p := startDev(t, []string{"CATALYST_ADMIN_TOKEN=" + adminToken, "DATABASE_URL=", "REDIS_URL="}, "--smsc-addr", "", "--config", cfgDir)
 	acme := createTenant(t, p.APIURL, "acme")
 
@@ -147,5 +127,93 @@ func TestEverySMSEndsOnceWhenTheSMSCCrashes(t *testing.T) {
 	t.Logf("outcomes after the crash: %v", outcomes)
 	if outcomes["delivered"] == 0 {
 		t.Error("no message was delivered after the SMSC came back")
+	}
+}
+
+// carriersAt copies the repository's config/ to a temporary directory whose sandbox
+// carrier is the SMSC at addr, uncapped, with the given receipt deadline.
+func carriersAt(t *testing.T, addr, receiptTimeout string) string {
+	t.Helper()
+	cfgDir := t.TempDir()
+	entries, err := os.ReadDir(filepath.Join(repoRoot, "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(repoRoot, "config", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "carriers.yaml" {
+			text := strings.Replace(string(raw), "127.0.0.1:2775", addr, 1)
+			text = strings.Replace(text, "receipt_timeout: 48h", "receipt_timeout: "+receiptTimeout, 1)
+			text = strings.Replace(text, "throughput: 500", "throughput: 0", 1)
+			raw = []byte(text)
+		}
+		if err := os.WriteFile(filepath.Join(cfgDir, e.Name()), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfgDir
+}
+
+// The connector itself crashes (catalyst dev SIGKILLed) after handing SMS to the SMSC
+// and before their receipts: with PostgreSQL, the restarted connector still matches the
+// receipts the SMSC kept for it, and every message ends delivered exactly once.
+func TestPendingReceiptsSurviveAConnectorCrash(t *testing.T) {
+	t.Parallel()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	startSMSC(t, addr)
+	cfgDir := carriersAt(t, addr, "1h")
+	env := []string{"CATALYST_ADMIN_TOKEN=" + adminToken, "DATABASE_URL=" + testenv.Postgres(t), "REDIS_URL="}
+	first := startDev(t, env, "--smsc-addr", "", "--config", cfgDir)
+	acme := createTenant(t, first.APIURL, "acme")
+	const n = 10
+	ids := make([]string, n)
+	for i := range n {
+		var got struct {
+			MessageID string `json:"message_id"`
+		}
+		if status, body := call(t, "POST", first.APIURL+"/api/v1/sms/send", acme.APIKey,
+			map[string]any{"to": "+447911123456", "message": fmt.Sprintf("survive %d", i)}, nil, &got); status != http.StatusAccepted {
+			t.Fatalf("send %d: %d %s", i, status, body)
+		}
+		ids[i] = got.MessageID
+	}
+	status := func(api, id string) string {
+		var m messageView
+		call(t, "GET", api+"/api/v1/sms/"+id+"/status", acme.APIKey, nil, nil, &m)
+		return m.Status
+	}
+	testenv.WaitFor(t, "every message handed to the SMSC", func() bool {
+		for _, id := range ids {
+			if status(first.APIURL, id) != "sent" {
+				return false
+			}
+		}
+		return true
+	})
+	first.Kill(t) // receipts (300ms later) find no receiver: the SMSC keeps them
+	second := startDev(t, env, "--smsc-addr", "", "--config", cfgDir)
+	testenv.WaitFor(t, "every message delivered after the restart", func() bool {
+		for _, id := range ids {
+			if status(second.APIURL, id) != "delivered" {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		var m messageView
+		call(t, "GET", second.APIURL+"/api/v1/sms/"+id+"/status", acme.APIKey, nil, nil, &m)
+		ends := 0
+		for _, h := range m.History {
+			if h.Type == "io.catalyst.message.delivered" || h.Type == "io.catalyst.message.failed" {
+				ends++
+			}
+		}
+		if ends != 1 {
+			t.Errorf("message %s: %d terminal events %+v", id, ends, m.History)
+		}
 	}
 }

@@ -7,6 +7,7 @@ package smssend
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -99,14 +100,23 @@ func (c *Connector) Handle(ctx context.Context, e event.Event) (*event.Event, er
 	if err := json.Unmarshal(e.Data(), &req); err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "event %s data", e.ID())
 	}
-	if req.Channel != "sms" || req.Content.Type != "text" {
-		return nil, errs.E(errs.Invalid, "event %s: %s handles sms text, not %s %s", e.ID(), Name, req.Channel, req.Content.Type)
+	var binary []byte
+	switch {
+	case req.Channel != "sms":
+		return nil, errs.E(errs.Invalid, "event %s: %s handles sms, not %s", e.ID(), Name, req.Channel)
+	case req.Content.Type == "binary":
+		var err error
+		if binary, err = base64.StdEncoding.DecodeString(req.Content.Data); err != nil {
+			return nil, errs.Wrap(errs.Invalid, err, "event %s: content.data", e.ID())
+		}
+	case req.Content.Type != "text":
+		return nil, errs.E(errs.Invalid, "event %s: %s sends text or binary, not %s", e.ID(), Name, req.Content.Type)
 	}
 	flash, _ := req.Options["flash"].(bool)
 	if req.From == "" {
 		req.From = DefaultSender
 	}
-	sent, err := c.gw.Send(ctx, smsgw.Message{TenantID: req.TenantID, MessageID: req.MessageID, From: req.From, To: req.To, Text: req.Content.Text, Flash: flash})
+	sent, err := c.gw.Send(ctx, smsgw.Message{TenantID: req.TenantID, MessageID: req.MessageID, From: req.From, To: req.To, Text: req.Content.Text, Flash: flash, Binary: binary})
 	ref := catalog.MessageRef{MessageID: req.MessageID, TenantID: req.TenantID, Channel: "sms"}
 	switch code := errs.CodeOf(err); code {
 	case "":

@@ -1,7 +1,9 @@
 package smssend
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -159,4 +161,26 @@ func TestInboundSMSGoesToTheNumbersTenant(t *testing.T) {
 	if in.Content.Text != "héllo ☺" || in.From != "+447700900001" || in.To != "12345" {
 		t.Fatalf("inbound %+v", in)
 	}
+}
+
+func TestSendsBinarySMS(t *testing.T) {
+	t.Parallel()
+	f, rec, srv := connectorWith(t, smsc.Mix{}, nil)
+	payload := []byte{0x0b, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0, 0x00, 0x01, 0xff}
+	id := uuid.Must(uuid.NewV7()).String()
+	in, err := catalog.New(catalog.MessageRequestedType, "/test", catalog.MessageRequested{MessageID: id, TenantID: "acme", Channel: "sms",
+		To: "+447911123456", Content: catalog.Content{Type: "binary", Data: base64.StdEncoding.EncodeToString(payload)}},
+		map[string]string{"tenantid": "acme", "channel": "sms", "messageid": id, "partitionkey": id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.Handle(context.Background(), in)
+	if err != nil || out == nil || out.Type() != catalog.MessageSentType {
+		t.Fatalf("Handle: %v %v", out, err)
+	}
+	subs := srv.Submitted()
+	if len(subs) != 1 || subs[0].DataCoding != 0x04 || !bytes.Equal(subs[0].Bytes, payload) {
+		t.Fatalf("the SMSC got %+v, want one part, data_coding 4, the payload", subs)
+	}
+	testenv.WaitFor(t, "the receipt", func() bool { return len(rec.all()) == 1 })
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,9 +21,11 @@ const maxBulk = 1000
 // smsInput is one SMS: the body of /sms/send and an item of /sms/bulk.
 type smsInput struct {
 	To      string `json:"to"`
-	Message string `json:"message"`
+	Message string `json:"message,omitempty"`
 	From    string `json:"from,omitempty"`
 	Flash   bool   `json:"flash,omitempty"` // class 0: shown at once, not stored
+	// Binary is an 8-bit payload in base64, sent instead of a message (data_coding 4).
+	Binary string `json:"binary,omitempty"`
 }
 
 // smsAccepted answers an accepted SMS.
@@ -37,6 +40,9 @@ type smsAccepted struct {
 // counts its parts.
 func (in smsInput) request(prefix string) (channel.Request, error) {
 	req := channel.Request{Channel: "sms", To: in.To, From: in.From, Content: catalog.Content{Type: "text", Text: in.Message}}
+	if in.Binary != "" {
+		req.Content = catalog.Content{Type: "binary", Data: in.Binary, Text: in.Message}
+	}
 	if in.Flash {
 		req.Options = map[string]any{"flash": true}
 	}
@@ -49,11 +55,22 @@ func (in smsInput) request(prefix string) (channel.Request, error) {
 	return out, err
 }
 
+// partsOf is the encoding and part count of an accepted SMS request.
+func partsOf(req channel.Request) (string, int) {
+	if req.Content.Type == "binary" {
+		raw, _ := base64.StdEncoding.DecodeString(req.Content.Data)
+		return "binary", channel.BinaryParts(len(raw))
+	}
+	return channel.SMSParts(req.Content.Text)
+}
+
 // smsField maps a messages-API field to its name in the SMS API.
 func smsField(f string) string {
 	switch f {
 	case "content.text", "content", "content.type":
 		return "message"
+	case "content.data":
+		return "binary"
 	}
 	return f
 }
@@ -72,7 +89,7 @@ func (s *Server) sendSMS(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return 0, nil, err
 		}
-		enc, parts := channel.SMSParts(req.Content.Text)
+		enc, parts := partsOf(req)
 		w.Header().Set("Location", "/api/v1/sms/"+id+"/status")
 		return http.StatusAccepted, smsAccepted{MessageID: id, Status: message.Accepted, Parts: parts, Encoding: enc}, nil
 	})
@@ -132,7 +149,7 @@ func (s *Server) sendBulk(w http.ResponseWriter, r *http.Request) {
 			if err == nil {
 				var id string
 				if id, err = s.emitRequested(r, req); err == nil {
-					enc, parts := channel.SMSParts(req.Content.Text)
+					enc, parts := partsOf(req)
 					answer.Results[i].smsAccepted = &smsAccepted{MessageID: id, Status: message.Accepted, Parts: parts, Encoding: enc}
 					answer.Accepted++
 					continue

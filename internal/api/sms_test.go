@@ -1,12 +1,14 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 )
 
@@ -152,5 +154,32 @@ func TestSendingIsRateLimitedPerTenantAndDestination(t *testing.T) {
 	}
 	if n := len(a.emitter.emitted()); n != 6 {
 		t.Fatalf("emitted %d; rate-limited requests must emit nothing", n)
+	}
+}
+
+func TestSendBinarySMS(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme := a.createTenant(t, "acme")
+	payload := base64.StdEncoding.EncodeToString(make([]byte, 200))
+	status, _, body := a.do(t, "POST", "/api/v1/sms/send", acme.key, map[string]any{"to": "+447911123456", "binary": payload})
+	if status != http.StatusAccepted || body["encoding"] != "binary" || body["parts"] != 2.0 {
+		t.Fatalf("binary send: %d %v", status, body)
+	}
+	if e := a.emitter.emitted()[0]; !strings.Contains(string(e.Data()), `"type":"binary"`) || catalog.Validate(e) != nil {
+		t.Fatalf("emitted %s", e.Data())
+	}
+	for name, in := range map[string]map[string]any{
+		"not base64": {"to": "+447911123456", "binary": "!!"},
+		"too large":  {"to": "+447911123456", "binary": base64.StdEncoding.EncodeToString(make([]byte, 2000))},
+	} {
+		status, _, body := a.do(t, "POST", "/api/v1/sms/send", acme.key, in)
+		if status != http.StatusUnprocessableEntity || !fieldsOf(body)["binary"] {
+			t.Errorf("%s: %d %v, want 422 on binary", name, status, body)
+		}
+	}
+	if status, _, _ := a.do(t, "POST", "/api/v1/messages", acme.key, map[string]any{"channel": "whatsapp", "to": "+447911123456",
+		"content": map[string]string{"type": "binary", "data": payload}}); status != http.StatusUnprocessableEntity {
+		t.Errorf("binary on WhatsApp: %d, want 422", status)
 	}
 }

@@ -22,7 +22,7 @@ type MessageRequested struct {
 // Content is what a message carries; Type selects which other fields are set.
 type Content struct {
 	// Type is text, media or template.
-	Type string `json:"type" jsonschema:"enum=text,enum=media,enum=template"`
+	Type string `json:"type" jsonschema:"enum=text,enum=media,enum=template,enum=binary"`
 	// Text: the body of a text message, or a media caption.
 	Text string `json:"text,omitempty"`
 	// Media: an https URL and its MIME type (image/jpeg, application/pdf, …).
@@ -33,4 +33,7 @@ type Content struct {
 	TemplateName     string   `json:"template_name,omitempty"`
 	TemplateLanguage string   `json:"template_language,omitempty"`
 	TemplateParams   []string `json:"template_params,omitempty"`
+	// Binary: raw octets, base64 (standard, padded), for channels that carry binary
+	// payloads (SMS with data_coding 0x04: WAP push, SIM toolkit, vCards, …).
+	Data string `json:"data,omitempty" jsonschema:"contentEncoding=base64"`
 }

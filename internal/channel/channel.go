@@ -28,6 +28,7 @@ const (
 	Text     = "text"
 	Media    = "media"
 	Template = "template"
+	Binary   = "binary"
 )
 
 // Address kinds, as Spec.AddressKind and Spec.FromKind name them.
@@ -81,7 +82,7 @@ type Spec struct {
 }
 
 var specs = map[string]Spec{
-	"sms": {AddressKind: KindE164, FromKind: KindSMSSender, Content: []string{Text},
+	"sms": {AddressKind: KindE164, FromKind: KindSMSSender, Content: []string{Text, Binary},
 		MaxTextChars: MaxSMSParts * 153, Unit: UnitGSM, MaxParts: MaxSMSParts,
 		Source: "channels.md §9 (160/153 septets, 70/67 UCS-2 units per part); 10-part cap is ours"},
 	"ussd": {AddressKind: KindE164, FromKind: KindServiceCode, Content: []string{Text},

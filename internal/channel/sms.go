@@ -105,3 +105,15 @@ func ussdLength(text string) (enc string, n, limit int) {
 	}
 	return enc, n, specs["ussd"].MaxTextChars
 }
+
+// MaxBinaryBytes bounds a binary SMS: MaxSMSParts parts of 134 octets (140 less the
+// concatenation header).
+const MaxBinaryBytes = MaxSMSParts * 134
+
+// BinaryParts is how many SMS parts n octets need: one part up to 140, else 134 each.
+func BinaryParts(n int) int {
+	if n <= 140 {
+		return 1
+	}
+	return (n + 133) / 134
+}

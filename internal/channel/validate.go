@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -113,13 +114,13 @@ func content(p *problems, spec Spec, c catalog.Content) catalog.Content {
 	case "":
 		p.add("content.type", "required; %s accepts %s", spec.Name, strings.Join(spec.Content, ", "))
 		return c
-	case Text, Media, Template:
+	case Text, Media, Template, Binary:
 		if !spec.accepts(c.Type) {
 			p.add("content.type", "%s does not accept %s content; it accepts %s", spec.Name, c.Type, strings.Join(spec.Content, ", "))
 			return c
 		}
 	default:
-		p.add("content.type", "unknown content type; want text, media or template")
+		p.add("content.type", "unknown content type; want text, media, template or binary")
 		return c
 	}
 	// Fields that belong to another content type are refused rather than dropped, so
@@ -140,7 +141,19 @@ func content(p *problems, spec Spec, c catalog.Content) catalog.Content {
 			p.add("content.template_params", "not allowed with content.type %s (belongs to template)", c.Type)
 		}
 	}
+	if c.Type != Binary {
+		other("content.data", c.Data, Binary)
+	}
 	switch c.Type {
+	case Binary:
+		other("content.text", c.Text, Text+" or "+Media)
+		raw, err := base64.StdEncoding.DecodeString(c.Data)
+		switch {
+		case err != nil || c.Data == "":
+			p.add("content.data", "required: the payload in base64")
+		case len(raw) > MaxBinaryBytes:
+			p.add("content.data", "at most %d octets (%d parts of 134)", MaxBinaryBytes, MaxSMSParts)
+		}
 	case Text:
 		if c.Text == "" || strings.TrimSpace(c.Text) == "" {
 			p.add("content.text", "required; must contain a non-space character")

@@ -99,6 +99,8 @@ type Outcome struct {
 type Message struct {
 	TenantID, MessageID, From, To, Text string
 	Flash                               bool
+	// Binary, when set, is sent instead of Text as 8-bit data (data_coding 0x04).
+	Binary []byte
 }
 
 // Sent is an accepted message: every part was accepted by Carrier.
@@ -388,7 +390,7 @@ func (g *Gateway) Send(ctx context.Context, m Message) (Sent, error) {
 	if _, err := client.Address(m.To); err != nil {
 		return Sent{}, errs.Wrap(errs.Invalid, err, "smsgw: to")
 	}
-	enc, err := sms.Encode(m.Text, sms.Options{Reference: byte(g.ref.Add(1)), Flash: m.Flash})
+	enc, err := sms.Encode(m.Text, sms.Options{Reference: byte(g.ref.Add(1)), Flash: m.Flash, Binary: m.Binary})
 	if err != nil {
 		return Sent{}, err
 	}

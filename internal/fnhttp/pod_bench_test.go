@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,10 +23,12 @@ import (
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
 	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
+	"github.com/catalyst-cpaas/catalyst/functions/smssend"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 )
 
 // BenchmarkPod measures one function pod's capacity as config/scaling.yaml's
@@ -48,13 +53,22 @@ func BenchmarkPod(b *testing.B) {
 		}, nil},
 		// Each event creates a message in the in-memory store.
 		{messagerecord.Definition(), "", nil, requested},
+		// Each event is an SMS submitted over SMPP to a sandbox SMSC (receipts on).
+		{smssend.Definition(), "", nil, requested},
 	} {
 		b.Run(tc.def.Name, func(b *testing.B) {
 			// Logs are formatted (to io.Discard) so the dead-letter figure includes its log line.
 			db := inmem.New()
-			f, err := tc.def.New(fn.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Messages: db.Messages()})
+			deps := fn.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Messages: db.Messages()}
+			if tc.def.Name == smssend.Name {
+				deps = smsDeps(b, deps)
+			}
+			f, err := tc.def.New(deps)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if c, ok := f.(interface{ Close() error }); ok {
+				defer c.Close()
 			}
 			reg := prometheus.NewRegistry()
 			srv := fnhttp.NewServer("127.0.0.1:0", fnhttp.Options{Name: tc.def.Name, Function: f, Metrics: fnhttp.NewMetrics(reg)}, reg)
@@ -130,3 +144,31 @@ func requested(b *testing.B, _ int) event.Event {
 	}
 	return e
 }
+
+// smsDeps points the SMS connector at a sandbox SMSC over an uncapped copy of the
+// repository's carriers, waiting until it is bound.
+func smsDeps(b *testing.B, d fn.Deps) fn.Deps {
+	srv, err := smsc.New(smsc.Config{Accounts: map[string]string{"catalyst": "secret"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Close() })
+	raw, err := os.ReadFile("../../config/carriers.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	uncapped := strings.Replace(string(raw), "throughput: 500", "throughput: 0", 1)
+	if err := os.WriteFile(filepath.Join(dir, "carriers.yaml"), []byte(uncapped), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	d.ConfigDir, d.SandboxSMSC, d.Emitter = dir, srv.Addr(), discardEmitter{}
+	return d
+}
+
+type discardEmitter struct{}
+
+func (discardEmitter) Emit(context.Context, event.Event) error { return nil }

@@ -1,0 +1,429 @@
+package smsgw
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/carrier"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
+	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
+)
+
+// Receipt matching, the receipt deadlines and inbound messages: what happens after a
+// message's parts were accepted by a carrier.
+
+// deadlines is a container/heap of tracked messages by deadline.
+type deadlines []*tracked
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].deadline.Before(d[j].deadline) }
+func (d deadlines) Swap(i, j int) {
+	d[i], d[j] = d[j], d[i]
+	d[i].index, d[j].index = i, j
+}
+func (d *deadlines) Push(x any) {
+	t := x.(*tracked)
+	t.index, t.queued = len(*d), true
+	*d = append(*d, t)
+}
+func (d *deadlines) Pop() any {
+	old := *d
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*d = old[:len(old)-1]
+	t.index, t.queued = 0, false
+	return t
+}
+
+// partial forgets a message of which parts [0, accepted) were accepted and returns
+// err (keeping its code) saying so.
+func (g *Gateway) partial(t *tracked, accepted int, err error) error {
+	g.forget(t)
+	if accepted == 0 {
+		return err
+	}
+	code := errs.CodeOf(err)
+	if code == "" {
+		code = errs.Unavailable
+	}
+	return errs.Wrap(code, err, "smsgw: %d of %d parts accepted by %s (SMSC ids %v), the rest not sent",
+		accepted, len(t.ids), t.carrier, t.ids[:accepted])
+}
+
+func key(carrier, id string) string { return carrier + "\x00" + id }
+
+// accept remembers an accepted part and applies a receipt that overtook it.
+func (g *Gateway) accept(t *tracked, part int, id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t.ids[part] = id
+	k := key(t.carrier, id)
+	g.pending[k] = partRef{t: t, part: part}
+	if e, ok := g.early[k]; ok {
+		delete(g.early, k)
+		apply(t, part, e.r)
+	}
+}
+
+func (g *Gateway) forget(t *tracked) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, id := range t.ids {
+		if id != "" {
+			delete(g.pending, key(t.carrier, id))
+		}
+	}
+}
+
+// finishSend marks every part accepted; if every receipt is already in, the
+// outcome is reported now, else the message's receipt deadline is queued.
+func (g *Gateway) finishSend(t *tracked) {
+	g.mu.Lock()
+	t.sent = true
+	timeout, ok := g.timeouts[t.carrier]
+	if !ok || timeout <= 0 {
+		timeout = carrier.DefaultReceiptTimeout
+	}
+	t.deadline = time.Now().Add(timeout)
+	o, done := g.completeLocked(t)
+	if !done {
+		if g.store == nil || !g.storeLocked(t) {
+			g.queueLocked(t)
+		}
+	}
+	g.mu.Unlock()
+	if done {
+		if err := g.report(g.ctx, o); err != nil {
+			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
+		}
+	}
+}
+
+// storeLocked moves a sent message to the Pending store and reports whether it
+// did; when the store fails, t stays in memory. g.mu is held throughout, so that a
+// receipt not found in memory is found in the store.
+func (g *Gateway) storeLocked(t *tracked) bool {
+	e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
+		SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
+		Codes: append([]string(nil), t.codes...), Deadline: t.deadline}
+	if err := g.store.Add(g.ctx, e); err != nil {
+		g.log.Error("smsgw: pending store failed; receipts for this message kept in memory only",
+			"carrier", t.carrier, "message_id", t.msgID, "err", err)
+		return false
+	}
+	for _, id := range t.ids {
+		delete(g.pending, key(t.carrier, id))
+	}
+	select { // the sweeper re-reads the store's next deadline
+	case g.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// apply records a final receipt for a part; later receipts for it are ignored.
+func apply(t *tracked, part int, r sms.Receipt) bool {
+	if !r.Final || t.states[part] != 0 {
+		return false
+	}
+	t.states[part], t.codes[part] = r.State, r.ErrorCode
+	t.finals++
+	return true
+}
+
+// completeLocked removes a message whose parts are all accepted and final and
+// returns its outcome.
+func (g *Gateway) completeLocked(t *tracked) (Outcome, bool) {
+	if !t.sent || t.finals < len(t.ids) {
+		return Outcome{}, false
+	}
+	for _, id := range t.ids {
+		delete(g.pending, key(t.carrier, id))
+	}
+	g.unqueueLocked(t)
+	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
+		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateDelivered}
+	for i, st := range t.states {
+		if st != sms.StateDelivered {
+			o.State, o.ErrorCode = st, t.codes[i]
+			break
+		}
+	}
+	return o, true
+}
+
+func (g *Gateway) report(ctx context.Context, o Outcome) error {
+	if o.State == sms.StateDelivered {
+		return g.ev.Delivered(ctx, o)
+	}
+	return g.ev.Failed(ctx, o)
+}
+
+// handler is one carrier's client.Handler.
+type handler struct {
+	g       *Gateway
+	carrier string
+}
+
+func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
+	g := h.g
+	k := key(h.carrier, r.MessageID)
+	g.mu.Lock()
+	ref, ok := g.pending[k]
+	if !ok && g.store != nil && r.Final {
+		g.mu.Unlock()
+		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
+		if err == nil && !known {
+			// Look again, holding g.mu: the message may have moved from memory to
+			// the store meanwhile (storeLocked holds g.mu), or be accepted later.
+			g.mu.Lock()
+			if ref, ok = g.pending[k]; !ok {
+				done, known, err = g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
+				if err != nil || known {
+					g.mu.Unlock()
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("smsgw: pending store: %w", err)
+		}
+		if known {
+			return h.reportStored(ctx, done, r.MessageID)
+		}
+		// !known: g.mu is held again.
+	}
+	if !ok {
+		g.keepEarlyLocked(k, r)
+		g.mu.Unlock()
+		g.log.Warn("smsgw: receipt for an unknown (or timed-out) SMSC id; acknowledged", "carrier", h.carrier, "smsc_id", r.MessageID, "stat", r.Stat)
+		return nil
+	}
+	if !apply(ref.t, ref.part, r) {
+		g.mu.Unlock()
+		return nil // intermediate, or a duplicate
+	}
+	o, done := g.completeLocked(ref.t)
+	g.mu.Unlock()
+	if !done {
+		return nil
+	}
+	if err := g.report(ctx, o); err != nil {
+		// Put it back as it was before this receipt, so the resent receipt completes it.
+		g.mu.Lock()
+		t := ref.t
+		t.states[ref.part], t.codes[ref.part] = 0, ""
+		t.finals--
+		for i, id := range t.ids {
+			g.pending[key(t.carrier, id)] = partRef{t: t, part: i}
+		}
+		g.queueLocked(t) // with its original deadline
+		g.mu.Unlock()
+		return fmt.Errorf("smsgw: outcome event for %s: %w", t.msgID, err)
+	}
+	return nil
+}
+
+// reportStored reports a message the store completed (nil: not complete yet). If
+// Events fails, the message goes back to the store with part smscID not final, so
+// that the resent receipt completes it.
+func (h *handler) reportStored(ctx context.Context, done *PendingEntry, smscID string) error {
+	if done == nil {
+		return nil
+	}
+	g := h.g
+	if err := g.report(ctx, done.Outcome()); err != nil {
+		back := done.normalized()
+		for i, id := range back.SMSCIDs {
+			if id == smscID {
+				back.States[i], back.Codes[i] = 0, ""
+			}
+		}
+		if aerr := g.store.Add(context.WithoutCancel(ctx), back); aerr != nil {
+			g.log.Error("smsgw: pending store failed putting back a message; its outcome is lost",
+				"message_id", done.MessageID, "err", aerr)
+		}
+		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
+	}
+	return nil
+}
+
+// keepEarlyLocked keeps a receipt for an id not (yet) known, in case its
+// submit_sm_resp is still on its way.
+func (g *Gateway) keepEarlyLocked(k string, r sms.Receipt) {
+	now := time.Now()
+	if len(g.early) >= earlyMax/2 {
+		for ek, e := range g.early {
+			if now.Sub(e.at) > earlyTTL {
+				delete(g.early, ek)
+			}
+		}
+	}
+	if len(g.early) < earlyMax {
+		g.early[k] = earlyReceipt{r: r, at: now}
+	}
+}
+
+// queueLocked queues t's receipt deadline (t.deadline) unless it is queued.
+func (g *Gateway) queueLocked(t *tracked) {
+	if t.queued {
+		return
+	}
+	heap.Push(&g.due, t)
+	if t.index == 0 { // the earliest now: the sweeper's timer may be too late
+		select {
+		case g.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// unqueueLocked drops t's receipt deadline, if queued.
+func (g *Gateway) unqueueLocked(t *tracked) {
+	if t.queued {
+		heap.Remove(&g.due, t.index)
+	}
+}
+
+// sweep is the one goroutine that fails messages whose receipt deadline passed.
+// It runs until Close.
+func (g *Gateway) sweep() {
+	defer g.wg.Done()
+	defer close(g.sweepDone)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var expired []*tracked
+		wait := time.Duration(-1) // nothing queued
+		g.mu.Lock()
+		now := time.Now()
+		for len(g.due) > 0 {
+			t := g.due[0]
+			if d := t.deadline.Sub(now); d > 0 {
+				wait = d
+				break
+			}
+			heap.Pop(&g.due)
+			for _, id := range t.ids {
+				delete(g.pending, key(t.carrier, id))
+			}
+			expired = append(expired, t)
+		}
+		g.mu.Unlock()
+		for _, t := range expired {
+			g.expire(t)
+		}
+		if len(expired) > 0 {
+			continue // expire took time: look again before sleeping
+		}
+		if g.store != nil {
+			more, next := g.sweepStore()
+			if more {
+				continue
+			}
+			if wait < 0 || next < wait {
+				wait = next
+			}
+		}
+		var fire <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			fire = timer.C
+		}
+		select {
+		case <-fire:
+		case <-g.wake:
+			timer.Stop()
+		case <-g.ctx.Done():
+			return
+		}
+	}
+}
+
+// sweepStore fails the store's messages whose deadline passed. more is true when
+// it expired some (look again); else next is how long to wait before the next call.
+func (g *Gateway) sweepStore() (more bool, next time.Duration) {
+	if g.ctx.Err() != nil {
+		return false, storePoll
+	}
+	es, err := g.store.Expire(g.ctx, time.Now(), expireBatch)
+	for _, e := range es { // removed even when err is set
+		g.expireStored(e)
+	}
+	if err != nil {
+		if g.ctx.Err() == nil {
+			g.log.Error("smsgw: pending store: expire failed; retrying", "err", err)
+		}
+		return false, storeRetry
+	}
+	if len(es) > 0 {
+		return true, 0
+	}
+	d, ok, err := g.store.NextDeadline(g.ctx)
+	switch {
+	case err != nil:
+		if g.ctx.Err() == nil {
+			g.log.Error("smsgw: pending store: next deadline failed; retrying", "err", err)
+		}
+		return false, storeRetry
+	case !ok:
+		return false, storePoll
+	}
+	return false, min(max(time.Until(d), 0), storePoll)
+}
+
+// expireStored is expire for a message the store removed: when Events fails, it
+// goes back to the store with its deadline timeoutRetry later.
+func (g *Gateway) expireStored(e PendingEntry) {
+	o := e.Outcome()
+	o.State, o.ErrorCode = sms.StateExpired, ReceiptTimeoutCode
+	g.log.Warn("smsgw: no final receipt within the carrier's receipt_timeout; message failed",
+		"carrier", e.Carrier, "message_id", e.MessageID, "smsc_ids", e.SMSCIDs)
+	e.Tries++
+	err := g.ev.Failed(g.ctx, o)
+	if err == nil {
+		return
+	}
+	if e.Tries >= timeoutTries {
+		g.log.Error("smsgw: receipt-timeout event failed; lost", "message_id", e.MessageID, "tries", e.Tries, "err", err)
+		return
+	}
+	g.log.Error("smsgw: receipt-timeout event failed; retrying", "message_id", e.MessageID, "tries", e.Tries, "err", err)
+	e.Deadline = time.Now().Add(timeoutRetry)
+	if aerr := g.store.Add(context.WithoutCancel(g.ctx), e); aerr != nil {
+		g.log.Error("smsgw: pending store failed putting back a timed-out message; lost", "message_id", e.MessageID, "err", aerr)
+	}
+}
+
+// expire reports a message, already forgotten by the receipt matching, as failed
+// by ReceiptTimeoutCode. When Events fails, it is queued again to be reported
+// timeoutRetry later, at most timeoutTries times.
+func (g *Gateway) expire(t *tracked) {
+	if g.ctx.Err() != nil {
+		return // closing: pending receipts are forgotten
+	}
+	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
+		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateExpired, ErrorCode: ReceiptTimeoutCode}
+	g.log.Warn("smsgw: no final receipt within the carrier's receipt_timeout; message failed",
+		"carrier", t.carrier, "message_id", t.msgID, "smsc_ids", t.ids, "receipts", t.finals)
+	t.tries++
+	err := g.ev.Failed(g.ctx, o)
+	if err == nil {
+		return
+	}
+	if t.tries >= timeoutTries || g.ctx.Err() != nil {
+		g.log.Error("smsgw: receipt-timeout event failed; lost", "message_id", t.msgID, "tries", t.tries, "err", err)
+		return
+	}
+	g.log.Error("smsgw: receipt-timeout event failed; retrying", "message_id", t.msgID, "tries", t.tries, "err", err)
+	g.mu.Lock()
+	t.deadline = time.Now().Add(timeoutRetry)
+	g.queueLocked(t)
+	g.mu.Unlock()
+}
+
+func (h *handler) MO(ctx context.Context, m client.MO) error {
+	return h.g.ev.Inbound(ctx, m, h.carrier)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
 // balanceView is a balance with amounts as decimal strings (never JSON numbers: a
@@ -40,12 +41,17 @@ type topupView struct {
 	Balance       balanceView `json:"balance"`
 }
 
-func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
+// ledgerTenant is the tenant of a balance request ({tenant_id}), once the ledger and
+// tenant stores are known to be configured.
+func (s *Server) ledgerTenant(r *http.Request) (tenant.Tenant, error) {
 	if s.opts.Ledger == nil || s.opts.Tenants == nil {
-		s.writeError(w, r, errs.E(errs.Unavailable, "ledger not configured"))
-		return
+		return tenant.Tenant{}, errs.E(errs.Unavailable, "ledger not configured")
 	}
-	t, err := s.opts.Tenants.GetTenant(r.Context(), r.PathValue("tenant_id"))
+	return s.opts.Tenants.GetTenant(r.Context(), r.PathValue("tenant_id"))
+}
+
+func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
+	t, err := s.ledgerTenant(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -62,11 +68,7 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
 // required and becomes the ledger key: a retried top-up is recorded once (answered 200
 // with the first transaction), the same key with another amount is a conflict.
 func (s *Server) topup(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Ledger == nil || s.opts.Tenants == nil {
-		s.writeError(w, r, errs.E(errs.Unavailable, "ledger not configured"))
-		return
-	}
-	t, err := s.opts.Tenants.GetTenant(r.Context(), r.PathValue("tenant_id"))
+	t, err := s.ledgerTenant(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -286,19 +286,7 @@ func TestRetriesBackoffAndDeadLetter(t *testing.T) {
 func TestFunctionReplyReentersTheBroker(t *testing.T) {
 	t.Parallel()
 	pongs := testenv.NewSink(t, nil)
-	yaml := `
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: echo-ping
-spec:
-  broker: default
-  filters:
-    - exact: {type: io.catalyst.diagnostics.ping}
-  subscriber:
-    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: echo}
-` + trigger("pongs", "  filters:\n    - exact: {type: io.catalyst.diagnostics.pong}", pongs.URL, "")
+	yaml := echoTrigger + trigger("pongs", "  filters:\n    - exact: {type: io.catalyst.diagnostics.pong}", pongs.URL, "")
 	h := startRuntime(t, yaml)
 	if got := h.post(t, testenv.NewEvent("ping-1", echo.PingType, map[string]string{"partitionkey": "msg-7", "tenantid": "acme"})); got != http.StatusAccepted {
 		t.Fatalf("post: %d", got)

@@ -76,32 +76,11 @@ func (s *MessageStore) Apply(_ context.Context, u message.Update) (message.Messa
 	case r.events[u.Entry.EventID]:
 		return cloneMessage(r.msg, true), nil
 	default:
-		advance(&r.msg, u, now)
+		r.msg.Advance(u, now)
 	}
 	r.events[u.Entry.EventID] = true
 	r.msg.History = append(r.msg.History, u.Entry)
 	return cloneMessage(r.msg, true), nil
-}
-
-// advance applies a newly recorded event to m: the status moves up when the event's
-// ranks higher, empty descriptive fields take the event's, and UpdatedAt becomes now.
-func advance(m *message.Message, u message.Update, now time.Time) {
-	if message.Rank(u.Entry.Status) > message.Rank(m.Status) {
-		m.Status = u.Entry.Status
-	}
-	if m.Channel == "" {
-		m.Channel = u.Channel
-	}
-	if m.To == "" {
-		m.To = u.To
-	}
-	if m.From == "" {
-		m.From = u.From
-	}
-	if len(m.Content) == 0 {
-		m.Content = u.Content
-	}
-	m.UpdatedAt = now
 }
 
 // Get implements message.Store.

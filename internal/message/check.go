@@ -40,3 +40,25 @@ func PrepareUpdate(u Update, now time.Time) (Update, error) {
 	u.Entry.At = u.Entry.At.UTC().Truncate(time.Microsecond)
 	return u, nil
 }
+
+// Advance applies a newly recorded event to m, the one rule both stores follow: the
+// status moves up only when the event's ranks higher, empty descriptive fields take
+// the event's, and UpdatedAt becomes now.
+func (m *Message) Advance(u Update, now time.Time) {
+	if Rank(u.Entry.Status) > Rank(m.Status) {
+		m.Status = u.Entry.Status
+	}
+	if m.Channel == "" {
+		m.Channel = u.Channel
+	}
+	if m.To == "" {
+		m.To = u.To
+	}
+	if m.From == "" {
+		m.From = u.From
+	}
+	if len(m.Content) == 0 && len(u.Content) > 0 {
+		m.Content = u.Content
+	}
+	m.UpdatedAt = now
+}

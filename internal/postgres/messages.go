@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -77,7 +76,7 @@ func (s *MessageStore) Apply(ctx context.Context, u message.Update) (message.Mes
 			return wrap(err, "postgres: record event %s of message %s", u.Entry.EventID, u.MessageID)
 		}
 		if tag.RowsAffected() == 1 && !created {
-			advance(&m, u, now)
+			m.Advance(u, now)
 			_, err := tx.Exec(ctx, `UPDATE messages
 				SET channel = $3, "to" = $4, "from" = $5, content = $6, status = $7, updated_at = $8
 				WHERE tenant_id = $1 AND id = $2`,
@@ -96,27 +95,6 @@ func (s *MessageStore) Apply(ctx context.Context, u message.Update) (message.Mes
 		return message.Message{}, err
 	}
 	return out, nil
-}
-
-// advance applies a newly recorded event to m: the status moves up when the event's
-// ranks higher, empty descriptive fields take the event's, and UpdatedAt becomes now.
-func advance(m *message.Message, u message.Update, now time.Time) {
-	if message.Rank(u.Entry.Status) > message.Rank(m.Status) {
-		m.Status = u.Entry.Status
-	}
-	if m.Channel == "" {
-		m.Channel = u.Channel
-	}
-	if m.To == "" {
-		m.To = u.To
-	}
-	if m.From == "" {
-		m.From = u.From
-	}
-	if len(m.Content) == 0 && len(u.Content) > 0 {
-		m.Content = u.Content
-	}
-	m.UpdatedAt = now
 }
 
 // history reads a message's entries in recorded order.

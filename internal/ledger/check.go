@@ -249,3 +249,46 @@ func (tx Transaction) Clone() Transaction {
 	}
 	return tx
 }
+
+// NewReserve returns the transaction reserving amount for reservationID: the tenant's
+// available account debited, its reserved account credited.
+func NewReserve(tenantID, reservationID string, amount decimal.Decimal, currency string) Transaction {
+	return Transaction{
+		TenantID: tenantID, Kind: Reserve, Key: ReserveKey(reservationID), Reservation: reservationID,
+		Postings: []Posting{
+			{Account: TenantAvailable(tenantID), Amount: amount.Neg(), Currency: currency},
+			{Account: TenantReserved(tenantID), Amount: amount, Currency: currency},
+		},
+	}
+}
+
+// NewCommit returns the transaction committing a reservation of reserved: charged
+// leaves the reserved account for PlatformRevenue, except commission, which goes to
+// partnerAccount; reserved − charged goes back to available. Zero legs are left out.
+func NewCommit(tenantID, reservationID string, reserved, charged decimal.Decimal, currency, partnerAccount string, commission decimal.Decimal) Transaction {
+	tx := Transaction{TenantID: tenantID, Kind: Commit, Key: SettleKey(reservationID), Reservation: reservationID,
+		Postings: []Posting{{Account: TenantReserved(tenantID), Amount: reserved.Neg(), Currency: currency}}}
+	add := func(account string, amount decimal.Decimal) {
+		if !amount.IsZero() {
+			tx.Postings = append(tx.Postings, Posting{Account: account, Amount: amount, Currency: currency})
+		}
+	}
+	add(PlatformRevenue, charged.Sub(commission))
+	if partnerAccount != "" {
+		add(partnerAccount, commission)
+	}
+	add(TenantAvailable(tenantID), reserved.Sub(charged))
+	return tx
+}
+
+// NewRelease returns the transaction giving a reservation of amount back: reserved
+// debited, available credited.
+func NewRelease(tenantID, reservationID string, amount decimal.Decimal, currency string) Transaction {
+	return Transaction{
+		TenantID: tenantID, Kind: Release, Key: SettleKey(reservationID), Reservation: reservationID,
+		Postings: []Posting{
+			{Account: TenantReserved(tenantID), Amount: amount.Neg(), Currency: currency},
+			{Account: TenantAvailable(tenantID), Amount: amount, Currency: currency},
+		},
+	}
+}

@@ -35,7 +35,31 @@ type Kind string
 const (
 	// Topup credits a tenant's available account from PlatformTopups.
 	Topup Kind = "topup"
+	// Reserve moves a message's price from the tenant's available account to its
+	// reserved account (billing authorize).
+	Reserve Kind = "reserve"
+	// Commit moves a reservation out of the reserved account: what is charged to
+	// PlatformRevenue (less a partner's commission, to the partner's account), any
+	// remainder back to available (billing settle on delivery).
+	Commit Kind = "commit"
+	// Release moves a reservation back from reserved to available (billing settle on
+	// failure, or expiry).
+	Release Kind = "release"
 )
+
+// PlatformRevenue is the account committed charges are credited to.
+const PlatformRevenue = "platform:revenue"
+
+// PartnerCommission is the account a partner's commission is credited to.
+func PartnerCommission(partnerID string) string { return "partner:" + partnerID + ":commission" }
+
+// Keys of the transactions of one reservation: a reservation is reserved once and
+// settled once (committed or released), whatever the replays.
+func ReserveKey(reservationID string) string { return "reserve:" + reservationID }
+
+// SettleKey is the key of a reservation's commit or release: one key for both, so a
+// reservation can never be both committed and released.
+func SettleKey(reservationID string) string { return "settle:" + reservationID }
 
 // Posting is one leg: a positive amount credits the account (it holds more), a
 // negative one debits it.
@@ -53,8 +77,10 @@ type Transaction struct {
 	Key      string    `json:"key"` // idempotency key: a retry with the same key records nothing new
 	Postings []Posting `json:"postings"`
 	// Reference is free text for humans (an invoice number, a payment id).
-	Reference string    `json:"reference,omitempty"`
-	At        time.Time `json:"at"` // set by the store
+	Reference string `json:"reference,omitempty"`
+	// Reservation is the billing reservation a Reserve, Commit or Release belongs to.
+	Reservation string    `json:"reservation_id,omitempty"`
+	At          time.Time `json:"at"` // set by the store
 }
 
 // Balance is a tenant's money in one currency.
@@ -78,4 +104,34 @@ type Store interface {
 	// Balance sums the tenant's available and reserved accounts in currency; a tenant
 	// with no postings has a zero balance.
 	Balance(ctx context.Context, tenantID, currency string) (Balance, error)
+	// PostBatch records many transactions at once (one database round trip for the
+	// lot), each exactly as Post would: result i answers txs[i], with its own error
+	// (Invalid, Conflict) in Posted.Err. The returned error is for the batch as a
+	// whole (the database is down): then nothing was recorded.
+	PostBatch(ctx context.Context, txs []Transaction) ([]Posted, error)
+	// Accounts returns every account's totals per currency, sorted by account then
+	// currency (for `catalyst billing verify` and `rebuild`).
+	Accounts(ctx context.Context) ([]AccountTotal, error)
+	// OpenReservations returns the tenant's Reserve transactions that have no
+	// transaction under their SettleKey yet, oldest first.
+	OpenReservations(ctx context.Context, tenantID string) ([]Transaction, error)
+}
+
+// Posted is one transaction's result in PostBatch.
+type Posted struct {
+	Transaction Transaction
+	Created     bool
+	Err         error
+}
+
+// AccountTotal sums an account's postings in one currency. Balance is the account's
+// running balance as the store keeps it (updated with each transaction); verify checks
+// it equals Credits − Debits, the sum of the postings themselves.
+type AccountTotal struct {
+	Account  string          `json:"account"`
+	Currency string          `json:"currency"`
+	Credits  decimal.Decimal `json:"credits"` // sum of the positive postings
+	Debits   decimal.Decimal `json:"debits"`  // sum of the negative postings, as a positive number
+	Balance  decimal.Decimal `json:"balance"`
+	Postings int64           `json:"postings"`
 }

@@ -4,6 +4,7 @@
 package functions
 
 import (
+	"github.com/catalyst-cpaas/catalyst/functions/billing"
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
 	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
@@ -13,10 +14,11 @@ import (
 
 // Registry returns the registry of every function.
 func Registry() (*fn.Registry, error) {
-	return fn.NewRegistry(
+	defs := []fn.Definition{
 		deadletter.Definition(),
 		echo.Definition(),
 		messagerecord.Definition(),
 		smssend.Definition(),
-	)
+	}
+	return fn.NewRegistry(append(defs, billing.Definitions()...)...)
 }

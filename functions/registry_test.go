@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
-	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/stores"
 	"github.com/cloudevents/sdk-go/v2/event"
 )
 
@@ -25,7 +25,15 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
-	db := inmem.New()
+	st, err := stores.Open(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, closeEngine, err := st.Billing(nil, "../config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeEngine()
 	for _, d := range defs {
 		if seen[d.Name] {
 			t.Errorf("function %q listed twice", d.Name)
@@ -34,7 +42,7 @@ func TestRegistry(t *testing.T) {
 		if strings.TrimSpace(d.Description) == "" {
 			t.Errorf("function %q has no Description (catalyst functions prints it)", d.Name)
 		}
-		f, err := d.New(fn.Deps{Tenants: db.Tenants(), Messages: db.Messages(), ConfigDir: "../config", Emitter: discardEmitter{},
+		f, err := d.New(fn.Deps{Tenants: st.Tenants, Messages: st.Messages, ConfigDir: "../config", Emitter: discardEmitter{}, Billing: engine,
 			SandboxSMSC: "127.0.0.1:1"}) // nothing listens there: connectors start, unbound
 		if err != nil {
 			t.Errorf("function %q: New with in-memory stores: %v", d.Name, err)

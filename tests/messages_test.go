@@ -68,6 +68,15 @@ func createTenant(t *testing.T, api, name string) createdTenant {
 	return c
 }
 
+// topUp credits a tenant's prepaid balance (billing declines messages it cannot cover).
+func topUp(t *testing.T, api, tenantID, amount, key string) {
+	t.Helper()
+	if status, body := call(t, "POST", api+"/api/v2/balances/"+tenantID+"/topup", adminToken,
+		map[string]string{"amount": amount}, map[string]string{"Idempotency-Key": key}, nil); status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", status, body)
+	}
+}
+
 type messageView struct {
 	MessageID string `json:"message_id"`
 	Status    string `json:"status"`
@@ -85,6 +94,7 @@ type messageView struct {
 func messageLifecycle(t *testing.T, env []string) {
 	p := startDev(t, append(env, "CATALYST_ADMIN_TOKEN="+adminToken))
 	acme, globex := createTenant(t, p.APIURL, "acme"), createTenant(t, p.APIURL, "globex")
+	topUp(t, p.APIURL, acme.TenantID, "12.345", "inv-1")
 
 	send := map[string]any{"channel": "sms", "to": "+447911123456", "content": map[string]string{"type": "text", "text": "hello"}}
 	key := map[string]string{"Idempotency-Key": "order-42"}
@@ -143,14 +153,13 @@ func messageLifecycle(t *testing.T, env []string) {
 	if status, body := call(t, "GET", p.APIURL+"/api/v1/messages?channel=sms", acme.APIKey, nil, nil, &page); status != http.StatusOK || len(page.Messages) != 1 {
 		t.Fatalf("list: %d %s, want exactly one message (the retry made none)", status, body)
 	}
-	if status, body := call(t, "POST", p.APIURL+"/api/v2/balances/"+acme.TenantID+"/topup", adminToken,
-		map[string]string{"amount": "12.345"}, map[string]string{"Idempotency-Key": "inv-1"}, nil); status != http.StatusCreated {
-		t.Fatalf("top-up: %d %s", status, body)
-	}
-	var balance struct{ Available string }
-	if status, body := call(t, "GET", p.APIURL+"/api/v2/balances/"+acme.TenantID, acme.APIKey, nil, nil, &balance); status != http.StatusOK || balance.Available != "12.345" {
-		t.Fatalf("acme's balance: %d %s", status, body)
-	}
+	// The one SMS part was charged at the platform's default price list
+	// (config/rate-card.json: EUR 0.015 per part) when its delivery settled.
+	var balance struct{ Available, Blocked string }
+	testenv.WaitFor(t, "the delivered SMS charged", func() bool {
+		status, _ := call(t, "GET", p.APIURL+"/api/v2/balances/"+acme.TenantID, acme.APIKey, nil, nil, &balance)
+		return status == http.StatusOK && balance.Available == "12.33" && balance.Blocked == "0"
+	})
 	for _, path := range []string{"/api/v1/messages/" + first.MessageID, "/api/v2/tenants/" + acme.TenantID, "/api/v2/balances/" + acme.TenantID} {
 		if status, body := call(t, "GET", p.APIURL+path, globex.APIKey, nil, nil, nil); status != http.StatusNotFound {
 			t.Errorf("globex GET %s: %d %s, want 404", path, status, body)

@@ -58,6 +58,7 @@ func TestEverySMSEndsOnceWhenTheSMSCCrashes(t *testing.T) {
 	cfgDir := carriersAt(t, addr, "3s")
 	p := startDev(t, []string{"CATALYST_ADMIN_TOKEN=" + adminToken, "DATABASE_URL=", "REDIS_URL="}, "--smsc-addr", "", "--config", cfgDir)
 	acme := createTenant(t, p.APIURL, "acme")
+	topUp(t, p.APIURL, acme.TenantID, "100", "inv-1")
 
 	const n = 60
 	ids := make([]string, n)
@@ -168,6 +169,7 @@ func TestPendingReceiptsSurviveAConnectorCrash(t *testing.T) {
 	env := []string{"CATALYST_ADMIN_TOKEN=" + adminToken, "DATABASE_URL=" + testenv.Postgres(t), "REDIS_URL="}
 	first := startDev(t, env, "--smsc-addr", "", "--config", cfgDir)
 	acme := createTenant(t, first.APIURL, "acme")
+	topUp(t, first.APIURL, acme.TenantID, "100", "inv-1")
 	const n = 10
 	ids := make([]string, n)
 	for i := range n {

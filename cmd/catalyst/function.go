@@ -44,7 +44,13 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending}
+	engine, closeEngine, err := st.Billing(log, *configDir)
+	if err != nil {
+		return err
+	}
+	defer closeEngine()
+	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending,
+		Billing: engine}
 	if sink := os.Getenv("K_SINK"); sink != "" { // set by a Knative SinkBinding
 		deps.Emitter = &broker.HTTPEmitter{URL: sink}
 	}

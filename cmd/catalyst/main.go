@@ -21,6 +21,8 @@ commands:
   function NAME       serve one function over CloudEvents HTTP on $PORT (as in a Knative pod)
   manifests           regenerate knative/ Services from config/scaling.yaml
   migrate             apply pending PostgreSQL migrations to DATABASE_URL
+  billing rebuild     reload the wallet (Redis) from the ledger (PostgreSQL)
+  billing verify      check the ledger and the wallet agree (exit 1 when not)
   smsc-sim            run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)
   functions           list the registered functions
 
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return runSMSCSim(ctx, args[1:], out, log)
 	case "migrate":
 		return runMigrate(ctx, out)
+	case "billing":
+		return runBilling(ctx, args[1:], out, log)
 	case "functions":
 		return listFunctions(out)
 	case "help", "-h", "--help":

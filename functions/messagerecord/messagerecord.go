@@ -1,5 +1,6 @@
 // Package messagerecord keeps the message record: subscribed to every
-// io.catalyst.message.* event, it records each in its message's history and moves the
+// io.catalyst.message.* event and to io.catalyst.billing.declined (which fails the
+// message), it records each in its message's history and moves the
 // message's status forward (never backwards: events may arrive out of order or twice).
 package messagerecord
 
@@ -25,7 +26,7 @@ func Definition() fn.Definition {
 	return fn.Definition{
 		Name:        "message-record",
 		Description: "Keeps every message's status and history from the io.catalyst.message.* events.",
-		Consumes:    []string{TypePrefix + "*"},
+		Consumes:    []string{TypePrefix + "*", catalog.BillingDeclinedType},
 		New: func(d fn.Deps) (fn.Function, error) {
 			if d.Messages == nil {
 				return nil, errs.E(errs.Unavailable, "message-record needs a message store")
@@ -70,6 +71,9 @@ type described struct {
 // letter); a store failure is returned as is (retried).
 func (r *Recorder) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	action, ok := strings.CutPrefix(e.Type(), TypePrefix)
+	if e.Type() == catalog.BillingDeclinedType {
+		action, ok = "failed", true // billing refused it: the message stops here
+	}
 	if !ok {
 		return nil, errs.E(errs.Invalid, "message-record handles %s*, not %s", TypePrefix, e.Type())
 	}

@@ -41,7 +41,7 @@ func Definition() fn.Definition {
 	return fn.Definition{
 		Name:        Name,
 		Description: "SMS connector: sends requested SMS over SMPP with carrier failover and reports receipts.",
-		Consumes:    []string{catalog.MessageRequestedType},
+		Consumes:    []string{catalog.BillingAuthorizedType},
 		Produces:    []string{catalog.MessageSentType, catalog.MessageFailedType, catalog.MessageDeliveredType, catalog.MessageInboundType},
 		AlwaysOn:    true,
 		New:         New,
@@ -89,17 +89,18 @@ func New(d fn.Deps) (fn.Function, error) {
 // Close unbinds from every carrier.
 func (c *Connector) Close() error { return c.gw.Close(context.Background()) }
 
-// Handle sends one requested SMS. A permanent refusal (bad destination, no route) is a
+// Handle sends one SMS billing authorized. A permanent refusal (bad destination, no route) is a
 // terminal state, so it is replied as message.failed; a carrier outage is an error,
 // and the broker retries the delivery.
 func (c *Connector) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	if e.Type() != catalog.MessageRequestedType {
-		return nil, errs.E(errs.Invalid, "%s handles %s, not %s", Name, catalog.MessageRequestedType, e.Type())
+	if e.Type() != catalog.BillingAuthorizedType {
+		return nil, errs.E(errs.Invalid, "%s handles %s, not %s", Name, catalog.BillingAuthorizedType, e.Type())
 	}
-	var req catalog.MessageRequested
-	if err := json.Unmarshal(e.Data(), &req); err != nil {
+	var auth catalog.BillingAuthorized
+	if err := json.Unmarshal(e.Data(), &auth); err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "event %s data", e.ID())
 	}
+	req := auth.Message
 	var binary []byte
 	switch {
 	case req.Channel != "sms":

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
@@ -75,9 +76,19 @@ func connectorWith(t *testing.T, mix smsc.Mix, nums numbers.Store) (fn.Function,
 
 func requested(t *testing.T, to, text string) event.Event {
 	t.Helper()
-	id := uuid.Must(uuid.NewV7()).String()
-	e, err := catalog.New(catalog.MessageRequestedType, "/test", catalog.MessageRequested{MessageID: id, TenantID: "acme", Channel: "sms",
-		To: to, Content: catalog.Content{Type: "text", Text: text}}, map[string]string{"tenantid": "acme", "channel": "sms", "messageid": id, "partitionkey": id})
+	return authorized(t, catalog.MessageRequested{MessageID: uuid.Must(uuid.NewV7()).String(), TenantID: "acme", Channel: "sms",
+		To: to, Content: catalog.Content{Type: "text", Text: text}})
+}
+
+// authorized is the billing.authorized event the connector receives for m.
+func authorized(t *testing.T, m catalog.MessageRequested) event.Event {
+	t.Helper()
+	id := m.MessageID
+	e, err := catalog.New(catalog.BillingAuthorizedType, "/test", catalog.BillingAuthorized{
+		MessageRef:    catalog.MessageRef{MessageID: id, TenantID: m.TenantID, Channel: "sms"},
+		ReservationID: id, Amount: decimal.RequireFromString("0.015"), Currency: "EUR", Rate: decimal.RequireFromString("0.015"),
+		ExpiresAt: time.Now().Add(time.Hour), Message: m,
+	}, map[string]string{"tenantid": m.TenantID, "channel": "sms", "messageid": id, "partitionkey": id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +179,8 @@ func TestSendsBinarySMS(t *testing.T) {
 	f, rec, srv := connectorWith(t, smsc.Mix{}, nil)
 	payload := []byte{0x0b, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0, 0x00, 0x01, 0xff}
 	id := uuid.Must(uuid.NewV7()).String()
-	in, err := catalog.New(catalog.MessageRequestedType, "/test", catalog.MessageRequested{MessageID: id, TenantID: "acme", Channel: "sms",
-		To: "+447911123456", Content: catalog.Content{Type: "binary", Data: base64.StdEncoding.EncodeToString(payload)}},
-		map[string]string{"tenantid": "acme", "channel": "sms", "messageid": id, "partitionkey": id})
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := authorized(t, catalog.MessageRequested{MessageID: id, TenantID: "acme", Channel: "sms",
+		To: "+447911123456", Content: catalog.Content{Type: "binary", Data: base64.StdEncoding.EncodeToString(payload)}})
 	out, err := f.Handle(context.Background(), in)
 	if err != nil || out == nil || out.Type() != catalog.MessageSentType {
 		t.Fatalf("Handle: %v %v", out, err)

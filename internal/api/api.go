@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
@@ -39,6 +41,15 @@ type Options struct {
 	Ledger      ledger.Store
 	Numbers     numbers.Store
 	Emitter     Emitter
+	// The billing stores serve the rate-card, FX, promo-code and transactions
+	// endpoints. Billing, when set, answers balances from its wallet and tops up
+	// through it (so a top-up can reinstate a suspended tenant); without it balances
+	// are read from Ledger.
+	RateCards billing.RateCards
+	FXRates   billing.FXRates
+	Promos    billing.Promos
+	Charges   billing.Charges
+	Billing   *charging.Engine
 	// Limiter and Limits throttle sending (429 with Retry-After); a nil Limiter sends
 	// unthrottled.
 	Limiter ratelimit.Limiter
@@ -105,7 +116,18 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v2/tenants/{id}/numbers", s.admin(s.assignNumber)},
 		{"DELETE", "/api/v2/tenants/{id}/numbers/{channel}/{number}", s.admin(s.releaseNumber)},
 		{"GET", "/api/v2/balances/{tenant_id}", s.adminOrSelf("tenant_id", s.getBalance)},
+		{"PUT", "/api/v2/balances/{tenant_id}/settings", s.admin(s.putBalanceSettings)},
 		{"POST", "/api/v2/balances/{tenant_id}/topup", s.admin(s.topup)},
+		{"POST", "/api/v2/rate-cards", s.admin(s.createRateCard)},
+		{"GET", "/api/v2/rate-cards", s.admin(s.listRateCards)},
+		{"GET", "/api/v2/rate-cards/{id}", s.admin(s.getRateCard)},
+		{"PUT", "/api/v2/rate-cards/{id}", s.admin(s.updateRateCard)},
+		{"POST", "/api/v2/fx-rates", s.admin(s.putFXRate)},
+		{"GET", "/api/v2/fx-rates/{from}/{to}", s.admin(s.getFXRate)},
+		{"POST", "/api/v2/promo-codes", s.admin(s.createPromo)},
+		{"GET", "/api/v2/promo-codes/{code}", s.admin(s.getPromo)},
+		{"POST", "/api/v2/transactions/list", s.adminOrTenant(s.listTransactions)},
+		{"GET", "/api/v2/transactions/{id}", s.adminOrTenant(s.getTransaction)},
 		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},
 		{"GET", "/api/v1/messages", s.tenant(s.listMessages)},
 		{"GET", "/api/v1/messages/{id}", s.tenant(s.getMessage)},

@@ -15,8 +15,10 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
 )
 
 const testAdmin = "test-admin-token"
@@ -58,24 +60,43 @@ type testAPI struct {
 	srv     *httptest.Server
 	emitter *recordingEmitter
 	db      *inmem.DB
+	engine  *charging.Engine
 	now     *time.Time
 }
 
-// newTestAPI serves the API over in-memory stores with a settable clock.
-func newTestAPI(t *testing.T) *testAPI {
+// newTestAPI serves the API over in-memory stores with a settable clock, and the
+// billing engine over a memory wallet; opts adjust the Options (withoutBilling).
+func newTestAPI(t *testing.T, opts ...func(*Options)) *testAPI {
 	t.Helper()
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	a := &testAPI{emitter: &recordingEmitter{}, now: &now}
 	clock := func() time.Time { return *a.now }
 	a.db = inmem.New(inmem.WithClock(clock))
-	s := New(Options{
-		Tenants: a.db.Tenants(), Messages: a.db.Messages(), Idempotency: a.db.Idempotency(), Ledger: a.db.Ledger(), Numbers: a.db.Numbers(),
-		Emitter: a.emitter, AdminToken: testAdmin, KeyGrace: time.Hour, Now: clock,
+	engine, err := charging.New(charging.Config{
+		Tenants: a.db.Tenants(), Cards: a.db.RateCards(), FX: a.db.FXRates(), Promos: a.db.Promos(),
+		Settings: a.db.BillingSettings(), Charges: a.db.Charges(), Wallet: wallet.NewMemory(clock),
+		Ledger: a.db.Ledger(), Volume: charging.NewMemoryCounter(), Now: clock,
 	})
-	a.srv = httptest.NewServer(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(engine.Close)
+	a.engine = engine
+	o := Options{
+		Tenants: a.db.Tenants(), Messages: a.db.Messages(), Idempotency: a.db.Idempotency(), Ledger: a.db.Ledger(), Numbers: a.db.Numbers(),
+		RateCards: a.db.RateCards(), FXRates: a.db.FXRates(), Promos: a.db.Promos(), Charges: a.db.Charges(), Billing: engine,
+		Emitter: a.emitter, AdminToken: testAdmin, KeyGrace: time.Hour, Now: clock,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	a.srv = httptest.NewServer(New(o))
 	t.Cleanup(a.srv.Close)
 	return a
 }
+
+// withoutBilling serves balances from the ledger alone, as before the billing engine.
+func withoutBilling(o *Options) { o.Billing = nil }
 
 // do sends a request with an optional bearer token and JSON body (a string is sent
 // as is) and returns status, headers and the decoded JSON body (nil when empty).

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
 )
 
 // Billing event types. Billing is two-phase, like an online charging system: authorize
@@ -22,7 +24,19 @@ const (
 	BillingReleasedType = "io.catalyst.billing.released"
 	// BalanceLowType: a tenant's balance fell below its alert threshold.
 	BalanceLowType = "io.catalyst.balance.low"
+	// BillingRatingType is the work item inside the authorize Sequence: the message
+	// and its price so far, passed from step to step (rate → discount → fees → tax →
+	// fx → reserve). It never reaches the broker.
+	BillingRatingType = "io.catalyst.billing.rating"
 )
+
+// BillingRating is the data of io.catalyst.billing.rating.
+type BillingRating struct {
+	Message   MessageRequested  `json:"message" jsonschema_description:"The message being priced, as requested."`
+	Usage     billing.Usage     `json:"usage" jsonschema_description:"What the message consumes, as the rate card counts it."`
+	Breakdown billing.Breakdown `json:"breakdown" jsonschema_description:"The price so far: each step fills its part."`
+	B2B       bool              `json:"b2b,omitempty" jsonschema_description:"The tenant is a business (tax exemption)."`
+}
 
 // Decline reasons, the values of BillingDeclined.Reason.
 const (
@@ -40,11 +54,12 @@ const (
 // BillingAuthorized is the data of io.catalyst.billing.authorized.
 type BillingAuthorized struct {
 	MessageRef
-	ReservationID string          `json:"reservation_id" jsonschema:"format=uuid" jsonschema_description:"The reservation; settle commits or releases it by this id."`
-	Amount        decimal.Decimal `json:"amount" jsonschema_description:"The reserved price of the whole message, after discounts, fees, tax and currency conversion."`
-	Currency      string          `json:"currency" jsonschema:"pattern=^[A-Z]{3}$" jsonschema_description:"ISO 4217 code of amount and rate: the tenant's billing currency."`
-	Rate          decimal.Decimal `json:"rate" jsonschema_description:"The rate card's price per part that amount was computed from, in currency."`
-	ExpiresAt     time.Time       `json:"expires_at" jsonschema_description:"When the reservation lapses if nothing settles it; the sender must not send after it."`
+	ReservationID string           `json:"reservation_id" jsonschema:"format=uuid" jsonschema_description:"The reservation; settle commits or releases it by this id."`
+	Amount        decimal.Decimal  `json:"amount" jsonschema_description:"The reserved price of the whole message, after discounts, fees, tax and currency conversion."`
+	Currency      string           `json:"currency" jsonschema:"pattern=^[A-Z]{3}$" jsonschema_description:"ISO 4217 code of amount and rate: the tenant's billing currency."`
+	Rate          decimal.Decimal  `json:"rate" jsonschema_description:"The rate card's price per part that amount was computed from, in currency."`
+	ExpiresAt     time.Time        `json:"expires_at" jsonschema_description:"When the reservation lapses if nothing settles it; the sender must not send after it."`
+	Message       MessageRequested `json:"message" jsonschema_description:"The message to send, as requested: the channel's sender needs nothing else."`
 }
 
 // BillingDeclined is the data of io.catalyst.billing.declined.
@@ -60,6 +75,9 @@ type BillingCommitted struct {
 	ReservationID string          `json:"reservation_id" jsonschema:"format=uuid" jsonschema_description:"The reservation that was committed."`
 	Amount        decimal.Decimal `json:"amount" jsonschema_description:"The amount charged; it may differ from the reservation when the parts sent differ."`
 	Currency      string          `json:"currency" jsonschema:"pattern=^[A-Z]{3}$" jsonschema_description:"ISO 4217 code of amount."`
+	Available     decimal.Decimal `json:"available" jsonschema_description:"The tenant's available balance right after the commit (reservations deducted)."`
+	OnFailure     bool            `json:"on_failure,omitempty" jsonschema_description:"The message failed and was charged because its rate charges on failure."`
+	ReservedAt    time.Time       `json:"reserved_at" jsonschema_description:"When the reservation was made (the transaction's creation time)."`
 }
 
 // BillingReleased is the data of io.catalyst.billing.released.
@@ -69,6 +87,8 @@ type BillingReleased struct {
 	Amount        decimal.Decimal `json:"amount" jsonschema_description:"The amount given back to the balance."`
 	Currency      string          `json:"currency" jsonschema:"pattern=^[A-Z]{3}$" jsonschema_description:"ISO 4217 code of amount."`
 	Reason        string          `json:"reason" jsonschema:"enum=failed,enum=expired" jsonschema_description:"failed: the message failed and its rate does not charge on failure; expired: nothing settled the reservation in time."`
+	Available     decimal.Decimal `json:"available" jsonschema_description:"The tenant's available balance right after the release."`
+	ReservedAt    time.Time       `json:"reserved_at" jsonschema_description:"When the reservation was made (the transaction's creation time)."`
 }
 
 // BalanceLow is the data of io.catalyst.balance.low. It is a tenant's event, not a

@@ -3,14 +3,21 @@ package catalog
 // Planned function names, from the architecture (docs/architecture.md): the firewall
 // and billing Sequences, and one sender and one delivery-report handler per channel.
 const (
-	firewall         = "firewall"
-	billingAuthorize = "billing-authorize"
-	billingSettle    = "billing-settle"
-	channelSend      = "<channel>-send"
-	smsSend          = "sms-send"
-	channelDLR       = "<channel>-dlr"
-	messageRecord    = "message-record"
-	echo             = "echo"
+	firewall          = "firewall"
+	billingRate       = "billing-rate"
+	billingDiscount   = "billing-discount"
+	billingFees       = "billing-fees"
+	billingTax        = "billing-tax"
+	billingFX         = "billing-fx"
+	billingReserve    = "billing-reserve"
+	billingSettle     = "billing-settle"
+	billingRecord     = "billing-record"
+	billingThresholds = "billing-thresholds"
+	channelSend       = "<channel>-send"
+	smsSend           = "sms-send"
+	channelDLR        = "<channel>-dlr"
+	messageRecord     = "message-record"
+	echo              = "echo"
 )
 
 // messageExtensions are required on every event about one message: they route it
@@ -30,25 +37,32 @@ func entries() []Entry {
 			Type:        MessageRequestedType,
 			Description: "A send request was accepted: through the messages API, or posted to the broker as a raw CloudEvent. Bad input never gets this far (the API answers 4xx and emits nothing).",
 			Extensions:  messageExtensions, Data: MessageRequested{},
-			Producers: []string{API, Integrators}, Consumers: []string{firewall, messageRecord, smsSend},
+			Producers: []string{API, Integrators}, Consumers: []string{firewall, billingRate, messageRecord},
 		},
 		{
 			Type:        MessageScreenedType,
 			Description: "The firewall decided on a message. Only decision pass goes on to billing; block is final, hold waits in the review queue, throttle is over a velocity limit.",
 			Extensions:  messageExtensions, Data: MessageScreened{},
-			Producers: []string{firewall}, Consumers: []string{billingAuthorize, messageRecord}, Planned: true,
+			Producers: []string{firewall}, Consumers: []string{messageRecord}, Planned: true,
+		},
+		{
+			Type:        BillingRatingType,
+			Description: "Inside billing's authorize Sequence only: a message and its price so far, passed from step to step (rate, discount, fees, tax, fx, reserve). Integrators never see it.",
+			Extensions:  messageExtensions, Data: BillingRating{},
+			Producers: []string{billingRate, billingDiscount, billingFees, billingTax, billingFX},
+			Consumers: []string{billingDiscount, billingFees, billingTax, billingFX, billingReserve},
 		},
 		{
 			Type:        BillingAuthorizedType,
 			Description: "Billing priced a screened message (rate, discount, fees, tax, currency conversion) and reserved the amount on the tenant's balance. The channel's sender, selected by the channel extension, sends it.",
 			Extensions:  messageExtensions, Data: BillingAuthorized{},
-			Producers: []string{billingAuthorize}, Consumers: []string{channelSend}, Planned: true,
+			Producers: []string{billingReserve}, Consumers: []string{smsSend, channelSend},
 		},
 		{
 			Type:        BillingDeclinedType,
-			Description: "Billing refused a screened message; nothing was reserved and the message is not sent.",
+			Description: "Billing refused a screened message; nothing was reserved and the message is not sent. The message's status becomes failed.",
 			Extensions:  messageExtensions, Data: BillingDeclined{},
-			Producers: []string{billingAuthorize}, Consumers: []string{Integrators}, Planned: true,
+			Producers: []string{billingRate, billingFX, billingReserve}, Consumers: []string{messageRecord, Integrators},
 		},
 		{
 			Type:        MessageSentType,
@@ -84,25 +98,31 @@ func entries() []Entry {
 			Type:        BillingCommittedType,
 			Description: "A reservation became a charge in the ledger: on delivery, or on failure when the rate charges on failure.",
 			Extensions:  messageExtensions, Data: BillingCommitted{},
-			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+			Producers: []string{billingSettle, billingRecord, billingThresholds}, Consumers: []string{billingRecord, billingThresholds, Integrators},
 		},
 		{
 			Type:        BillingReleasedType,
 			Description: "A reservation was given back to the balance: the message failed (and its rate does not charge on failure), or the reservation expired.",
 			Extensions:  messageExtensions, Data: BillingReleased{},
-			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+			Producers: []string{billingSettle, billingRecord, billingThresholds}, Consumers: []string{billingRecord, billingThresholds, Integrators},
 		},
 		{
 			Type:        BalanceLowType,
 			Description: "A tenant's available balance fell below its alert threshold. Emitted once per crossing, so top up before sends are declined.",
 			Extensions:  tenantExtensions, Data: BalanceLow{},
-			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+			Producers: []string{billingThresholds, billingSettle}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        TenantSuspendedType,
-			Description: "A tenant was suspended and may no longer send.",
+			Description: "A tenant was suspended and may no longer send: billing declines its new messages (reason tenant_suspended) until a top-up lifts the balance above the suspend level.",
 			Extensions:  tenantExtensions, Data: TenantSuspended{},
-			Producers: []string{billingSettle}, Consumers: []string{Integrators}, Planned: true,
+			Producers: []string{billingThresholds, billingSettle}, Consumers: []string{Integrators},
+		},
+		{
+			Type:        TenantReinstatedType,
+			Description: "A suspended tenant may send again: a top-up lifted its balance above the suspend level.",
+			Extensions:  tenantExtensions, Data: TenantReinstated{},
+			Producers: []string{API, billingThresholds, billingSettle}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        DiagnosticsPingType,

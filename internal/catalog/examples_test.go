@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
 )
 
 // Example identities, shared by the tests.
@@ -34,7 +36,14 @@ func examples() map[string]example {
 		return map[string]string{ExtTenantID: exTenant, ExtPartitionKey: exTenant}
 	}
 	price := decimal.RequireFromString("0.0425")
+	requested := MessageRequested{MessageID: exMessage, TenantID: exTenant, Channel: "sms", To: "+447700900123",
+		Content: Content{Type: "text", Text: "hello"}}
 	return map[string]example{
+		BillingRatingType: {BillingRating{Message: requested,
+			Usage: billing.Usage{Channel: "sms", Destination: "447700900123", Segments: 1, Characters: 5, At: at, MonthVolume: 1},
+			Breakdown: billing.Breakdown{RateCardID: "standard", RateCardVersion: 1, CardCurrency: "EUR", Currency: "EUR",
+				Unit: billing.PerSegment, Units: decimal.NewFromInt(1), BaseRate: price, Base: price}}, msg()},
+		TenantReinstatedType: {TenantReinstated{TenantID: exTenant, Detail: "top-up"}, tenant()},
 		MessageRequestedType: {MessageRequested{
 			MessageID: exMessage, TenantID: exTenant, Channel: "sms", To: "+447700900123",
 			Content: Content{Type: "text", Text: "hello"},
@@ -42,6 +51,7 @@ func examples() map[string]example {
 		MessageScreenedType: {MessageScreened{MessageRef: ref, Decision: DecisionPass, Phase: "content", Score: 0.12}, msg()},
 		BillingAuthorizedType: {BillingAuthorized{
 			MessageRef: ref, ReservationID: exReservation, Amount: price, Currency: "EUR", Rate: price, ExpiresAt: at.Add(time.Hour),
+			Message: requested,
 		}, msg()},
 		BillingDeclinedType: {BillingDeclined{MessageRef: ref, Reason: DeclineInsufficientBalance, Detail: "balance 0.01 EUR"}, msg()},
 		MessageSentType:     {MessageSent{MessageRef: ref, Provider: "smpp-uk-1", ProviderMessageID: "2f1c0a9e", Parts: 1}, msg()},

@@ -23,6 +23,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/functions"
 	"github.com/catalyst-cpaas/catalyst/internal/api"
 	"github.com/catalyst-cpaas/catalyst/internal/broker"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
@@ -66,6 +67,9 @@ type Platform struct {
 	ingressL net.Listener
 	apiL     net.Listener
 	stores   *stores.Stores
+	billing  *charging.Engine
+	// closeBilling flushes the billing engine's batches (before the stores close).
+	closeBilling func()
 	// generatedToken is true when the admin token was generated (and is printed).
 	generatedToken bool
 	smsc           *smsc.Server
@@ -88,6 +92,12 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	engine, closeEngine, err := st.Billing(cfg.Logger, cfg.ConfigDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	closeStores := func() { closeEngine(); st.Close() }
 	// The sandbox SMSC starts first: the SMS connector binds to it as it is built.
 	var sandbox *smsc.Server
 	sandboxAddr := ""
@@ -97,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 			err = sandbox.Start(ctx)
 		}
 		if err != nil {
-			st.Close()
+			closeStores()
 			return nil, fmt.Errorf("sandbox smsc: %w", err)
 		}
 		sandboxAddr = sandbox.Addr()
@@ -108,7 +118,8 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Manifests: set,
 		Registry:  reg,
 		Deps: fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir,
-			Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending, SandboxSMSC: sandboxAddr},
+			Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending, SandboxSMSC: sandboxAddr,
+			Billing: engine},
 		Kafka:           cfg.Kafka,
 		Registerer:      promReg,
 		FunctionMetrics: fnhttp.NewMetrics(promReg),
@@ -118,10 +129,10 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		if sandbox != nil {
 			_ = sandbox.Close()
 		}
-		st.Close()
+		closeStores()
 		return nil, err
 	}
-	p := &Platform{cfg: cfg, runtime: rt, stores: st, smsc: sandbox}
+	p := &Platform{cfg: cfg, runtime: rt, stores: st, closeBilling: closeEngine, smsc: sandbox, billing: engine}
 	fail := func(err error) (*Platform, error) {
 		p.close()
 		return nil, err
@@ -138,6 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Gatherer: promReg, Tenants: st.Tenants, Messages: st.Messages, Idempotency: st.Idempotency, Ledger: st.Ledger, Numbers: st.Numbers,
 		Emitter: emitter, AdminToken: cfg.AdminToken, Logger: cfg.Logger,
 		Limiter: st.Limiter, Limits: cfg.Limits,
+		RateCards: st.RateCards, FXRates: st.FXRates, Promos: st.Promos, Charges: st.Charges, Billing: engine,
 	})
 	if p.ingressL, err = net.Listen("tcp", cfg.IngressAddr); err != nil {
 		return fail(fmt.Errorf("ingress: %w", err))
@@ -163,6 +175,7 @@ func (p *Platform) close() {
 		p.apiL.Close()
 	}
 	p.runtime.Close()
+	p.closeBilling()
 	p.stores.Close()
 	if p.smsc != nil {
 		_ = p.smsc.Close()
@@ -241,6 +254,7 @@ func (p *Platform) Serve(ctx context.Context) error {
 	}
 	_ = apiSrv.Shutdown(shutdownCtx)
 	p.runtime.Close()
+	p.closeBilling()
 	p.stores.Close()
 	if p.smsc != nil {
 		_ = p.smsc.Close()

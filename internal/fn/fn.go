@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
@@ -54,6 +55,9 @@ type Deps struct {
 	// SandboxSMSC, when set, is the address of catalyst dev's sandbox SMSC: it replaces
 	// the address of the carrier named "sandbox" in config/carriers.yaml.
 	SandboxSMSC string
+	// Billing is the billing engine (rating, wallet, ledger); nil when the process
+	// runs no billing function.
+	Billing *charging.Engine
 }
 
 // Emitter stores an event in the broker and returns once it is stored.

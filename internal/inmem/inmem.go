@@ -20,6 +20,7 @@ type DB struct {
 	idempotency *IdempotencyStore
 	ledger      *LedgerStore
 	numbers     *NumberStore
+	billing     *billingStores
 }
 
 // Option configures New.
@@ -51,6 +52,7 @@ func New(opts ...Option) *DB {
 		idempotency: newIdempotencyStore(clock),
 		ledger:      newLedgerStore(clock),
 		numbers:     newNumberStore(clock),
+		billing:     newBillingStores(clock),
 	}
 }
 

@@ -2,6 +2,7 @@ package inmem
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -12,19 +13,28 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 )
 
-// LedgerStore is ledger.Store in memory: the recorded transactions by (tenant, key)
-// and a running sum per account and currency, both under one mutex.
+// LedgerStore is ledger.Store in memory: the recorded transactions by (tenant, key),
+// running totals per account and currency, and each tenant's reserve transactions in
+// posting order, all under one mutex.
 type LedgerStore struct {
 	now      func() time.Time
 	mu       sync.Mutex
 	byKey    map[ledgerKey]recordedTx
 	ids      map[string]bool // transaction ids in use
-	balances map[accountCurrency]decimal.Decimal
+	totals   map[accountCurrency]*accountTotal
+	reserves map[string][]ledger.Transaction // tenant → its Reserve transactions, oldest first
 }
 
 type ledgerKey struct{ tenantID, key string }
 
 type accountCurrency struct{ account, currency string }
+
+// accountTotal is what ledger.AccountTotal reports; balance is kept on its own (as
+// postgres keeps ledger_balances) so verify compares two independent sums.
+type accountTotal struct {
+	balance, credits, debits decimal.Decimal
+	postings                 int64
+}
 
 type recordedTx struct {
 	tx          ledger.Transaction
@@ -38,7 +48,8 @@ func newLedgerStore(now func() time.Time) *LedgerStore {
 		now:      now,
 		byKey:    map[ledgerKey]recordedTx{},
 		ids:      map[string]bool{},
-		balances: map[accountCurrency]decimal.Decimal{},
+		totals:   map[accountCurrency]*accountTotal{},
+		reserves: map[string][]ledger.Transaction{},
 	}
 }
 
@@ -47,36 +58,81 @@ func (db *DB) Ledger() ledger.Store { return db.ledger }
 
 // Post implements ledger.Store; see postgres.LedgerStore.Post.
 func (s *LedgerStore) Post(_ context.Context, tx ledger.Transaction) (ledger.Transaction, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.post(tx, s.now())
+	return r.Transaction, r.Created, r.Err
+}
+
+// PostBatch implements ledger.Store: each transaction as Post would, under one lock
+// hold, so the batch is atomic to readers. It never fails as a whole.
+func (s *LedgerStore) PostBatch(ctx context.Context, txs []ledger.Transaction) ([]ledger.Posted, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "inmem: post ledger batch")
+	}
+	out := make([]ledger.Posted, len(txs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := s.now()
+	first := map[ledgerKey]int{} // the first valid item of each key in the batch
+	for i, tx := range txs {
+		k := ledgerKey{tx.TenantID, tx.Key}
+		if j, ok := first[k]; ok && out[j].Err != nil && tx.Validate() == nil {
+			out[i].Err = out[j].Err // as postgres answers it: a retry of the failed first
+			continue
+		}
+		out[i] = s.post(tx, at)
+		if _, ok := first[k]; !ok && errs.CodeOf(out[i].Err) != errs.Invalid {
+			first[k] = i
+		}
+	}
+	return out, nil
+}
+
+// post records tx; s.mu is held.
+func (s *LedgerStore) post(tx ledger.Transaction, at time.Time) ledger.Posted {
 	if err := tx.Validate(); err != nil {
-		return ledger.Transaction{}, false, err
+		return ledger.Posted{Err: err}
 	}
 	fp := tx.Fingerprint()
 	k := ledgerKey{tx.TenantID, tx.Key}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if r, ok := s.byKey[k]; ok {
 		if r.fingerprint != fp {
-			return ledger.Transaction{}, false, errs.E(errs.Conflict,
-				"ledger transaction key %q of tenant %s is already used by transaction %s with other postings", tx.Key, tx.TenantID, r.tx.ID)
+			return ledger.Posted{Err: errs.E(errs.Conflict,
+				"ledger transaction key %q of tenant %s is already used by transaction %s with other postings", tx.Key, tx.TenantID, r.tx.ID)}
 		}
-		return r.tx.Clone(), false, nil
+		return ledger.Posted{Transaction: r.tx.Clone()}
 	}
 	rec := tx.Clone()
 	if rec.ID == "" {
 		rec.ID = uuid.NewString()
 	} else if s.ids[rec.ID] {
-		return ledger.Transaction{}, false, errs.E(errs.Conflict, "ledger transaction id %s is already used", rec.ID)
+		return ledger.Posted{Err: errs.E(errs.Conflict, "ledger transaction id %s is already used", rec.ID)}
 	}
-	rec.At = s.now()
+	rec.At = at
 	for i := range rec.Postings {
 		p := &rec.Postings[i]
 		p.Amount = ledger.Normalize(p.Amount)
 		ac := accountCurrency{p.Account, p.Currency}
-		s.balances[ac] = s.balances[ac].Add(p.Amount)
+		t := s.totals[ac]
+		if t == nil {
+			t = &accountTotal{}
+			s.totals[ac] = t
+		}
+		t.balance = t.balance.Add(p.Amount)
+		if p.Amount.Sign() > 0 {
+			t.credits = t.credits.Add(p.Amount)
+		} else {
+			t.debits = t.debits.Sub(p.Amount)
+		}
+		t.postings++
 	}
 	s.byKey[k] = recordedTx{tx: rec, fingerprint: fp}
 	s.ids[rec.ID] = true
-	return rec.Clone(), true, nil
+	if rec.Kind == ledger.Reserve {
+		s.reserves[rec.TenantID] = append(s.reserves[rec.TenantID], rec)
+	}
+	return ledger.Posted{Transaction: rec.Clone(), Created: true}
 }
 
 // Balance implements ledger.Store; see postgres.LedgerStore.Balance.
@@ -85,10 +141,49 @@ func (s *LedgerStore) Balance(_ context.Context, tenantID, currency string) (led
 		return ledger.Balance{}, err
 	}
 	s.mu.Lock()
-	available := s.balances[accountCurrency{ledger.TenantAvailable(tenantID), currency}]
-	blocked := s.balances[accountCurrency{ledger.TenantReserved(tenantID), currency}]
+	available := s.balance(accountCurrency{ledger.TenantAvailable(tenantID), currency})
+	blocked := s.balance(accountCurrency{ledger.TenantReserved(tenantID), currency})
 	s.mu.Unlock()
 	available, blocked = ledger.Normalize(available), ledger.Normalize(blocked)
 	return ledger.Balance{TenantID: tenantID, Currency: currency,
 		Available: available, Blocked: blocked, Amount: available.Add(blocked)}, nil
+}
+
+func (s *LedgerStore) balance(ac accountCurrency) decimal.Decimal {
+	if t := s.totals[ac]; t != nil {
+		return t.balance
+	}
+	return decimal.Zero
+}
+
+// Accounts implements ledger.Store.
+func (s *LedgerStore) Accounts(context.Context) ([]ledger.AccountTotal, error) {
+	s.mu.Lock()
+	out := make([]ledger.AccountTotal, 0, len(s.totals))
+	for ac, t := range s.totals {
+		out = append(out, ledger.AccountTotal{Account: ac.account, Currency: ac.currency,
+			Credits: ledger.Normalize(t.credits), Debits: ledger.Normalize(t.debits),
+			Balance: ledger.Normalize(t.balance), Postings: t.postings})
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Account != out[j].Account {
+			return out[i].Account < out[j].Account
+		}
+		return out[i].Currency < out[j].Currency
+	})
+	return out, nil
+}
+
+// OpenReservations implements ledger.Store.
+func (s *LedgerStore) OpenReservations(_ context.Context, tenantID string) ([]ledger.Transaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ledger.Transaction
+	for _, tx := range s.reserves[tenantID] {
+		if _, settled := s.byKey[ledgerKey{tenantID, ledger.SettleKey(tx.Reservation)}]; !settled {
+			out = append(out, tx.Clone())
+		}
+	}
+	return out, nil
 }

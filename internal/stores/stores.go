@@ -7,9 +7,12 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
@@ -19,6 +22,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
 )
 
 // Stores is one process's set of stores.
@@ -31,6 +35,17 @@ type Stores struct {
 	// SMSPending keeps sent SMS awaiting receipts; nil (in-memory mode) leaves them in
 	// the connector's memory.
 	SMSPending smsgw.Pending
+	// Billing's stores: rate cards, FX rates, promo codes, balance settings and
+	// charge records next to the ledger; the wallet (balances and reservations) and
+	// the monthly volume counter in Redis when PostgreSQL and Redis are both given,
+	// else in memory (a Redis wallet over an in-memory ledger would outlive its truth).
+	RateCards       billing.RateCards
+	FXRates         billing.FXRates
+	Promos          billing.Promos
+	BillingSettings billing.SettingsStore
+	Charges         billing.Charges
+	Wallet          wallet.Wallet
+	Volume          charging.Counter
 	// Limiter keeps rate-limit buckets: in Redis when a Redis URL is given (shared by
 	// every replica), else in memory.
 	Limiter ratelimit.Limiter
@@ -54,6 +69,7 @@ func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
 		return nil, err
 	}
 	st.Limiter = ratelimit.NewMemory(nil)
+	st.Wallet, st.Volume = wallet.NewMemory(time.Now), charging.NewMemoryCounter()
 	if redisURL != "" {
 		opts, err := redis.ParseURL(redisURL)
 		if err != nil {
@@ -68,6 +84,11 @@ func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
 		}
 		st.Limiter = ratelimit.NewRedis(client, "catalyst:ratelimit:")
 		st.Description += ", rate limits in Redis " + opts.Addr
+		if databaseURL != "" {
+			st.Wallet = wallet.NewRedis(client, "catalyst:wallet:")
+			st.Volume = charging.NewRedisCounter(client, "catalyst:billing:")
+			st.Description += ", wallet in Redis"
+		}
 		closeDB := st.close
 		st.close = func() {
 			client.Close()
@@ -82,7 +103,9 @@ func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
 func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 	if databaseURL == "" {
 		db := inmem.New()
-		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), Description: "in-memory"}, nil
+		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(),
+			RateCards: db.RateCards(), FXRates: db.FXRates(), Promos: db.Promos(), BillingSettings: db.BillingSettings(), Charges: db.Charges(),
+			Description: "in-memory"}, nil
 	}
 	db, err := postgres.Open(ctx, databaseURL)
 	if err != nil {
@@ -94,6 +117,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 	}
 	return &Stores{
 		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), SMSPending: db.SMSPending(),
+		RateCards: db.RateCards(), FXRates: db.FXRates(), Promos: db.Promos(), BillingSettings: db.BillingSettings(), Charges: db.Charges(),
 		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
 	}, nil
 }

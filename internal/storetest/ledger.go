@@ -18,7 +18,7 @@ import (
 // prints "10.5" whichever store answered), At is the store's clock in UTC
 // microseconds, and a caller's transaction id is kept (an empty one is generated).
 func LedgerStore(t *testing.T, newStore func(t *testing.T, now func() time.Time) ledger.Store) {
-	for _, tc := range ledgerCases {
+	for _, tc := range append(ledgerCases[:len(ledgerCases):len(ledgerCases)], ledgerBatchCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(start)

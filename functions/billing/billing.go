@@ -1,0 +1,397 @@
+// Package billing holds billing's functions: the six steps of the authorize Sequence
+// (billing-rate → billing-discount → billing-fees → billing-tax → billing-fx →
+// billing-reserve, triggers/billing-authorize.yaml) and the three of the settle
+// Sequence (billing-settle → billing-record → billing-thresholds,
+// triggers/billing-settle.yaml). Each is a thin wrapper over internal/charging. A
+// step passes on any event it does not work on (a billing.declined from an earlier
+// step rides through the rest of the Sequence to the broker).
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/fn"
+)
+
+// Source is the source attribute of billing's events.
+const Source = "/catalyst/functions/billing"
+
+// Definitions returns every billing function.
+func Definitions() []fn.Definition {
+	rating := []string{catalog.BillingRatingType}
+	step := func(name, what string, apply func(*charging.Engine, context.Context, *catalog.BillingRating) (*catalog.BillingDeclined, error)) fn.Definition {
+		return fn.Definition{
+			Name: name, Description: what, Consumes: rating, Produces: rating,
+			New: withEngine(name, func(e *charging.Engine, _ fn.Deps) fn.Function { return ratingStep{engine: e, apply: apply} }),
+		}
+	}
+	return []fn.Definition{
+		{
+			Name:        "billing-rate",
+			Description: "Billing authorize, step 1: finds the tenant's rate card in force and prices the message's base (units, time band, destination, operator, media).",
+			Consumes:    []string{catalog.MessageRequestedType},
+			Produces:    []string{catalog.BillingRatingType, catalog.BillingDeclinedType},
+			New:         withEngine("billing-rate", func(e *charging.Engine, _ fn.Deps) fn.Function { return rate{engine: e} }),
+		},
+		step("billing-discount", "Billing authorize, step 2: volume discount and promo codes.",
+			func(e *charging.Engine, ctx context.Context, r *catalog.BillingRating) (*catalog.BillingDeclined, error) {
+				return nil, e.Discount(ctx, r)
+			}),
+		step("billing-fees", "Billing authorize, step 3: per-message fees.",
+			func(e *charging.Engine, ctx context.Context, r *catalog.BillingRating) (*catalog.BillingDeclined, error) {
+				return nil, e.Fees(ctx, r)
+			}),
+		step("billing-tax", "Billing authorize, step 4: the tax rate (business tenants may be exempt).",
+			func(e *charging.Engine, ctx context.Context, r *catalog.BillingRating) (*catalog.BillingDeclined, error) {
+				return nil, e.Tax(ctx, r)
+			}),
+		func() fn.Definition {
+			d := step("billing-fx", "Billing authorize, step 5: converts to the tenant's currency and computes tax and total.",
+				(*charging.Engine).FX)
+			d.Produces = append(d.Produces, catalog.BillingDeclinedType)
+			return d
+		}(),
+		{
+			Name:        "billing-reserve",
+			Description: "Billing authorize, step 6: reserves the total on the tenant's balance (atomically in the wallet, then in the ledger) and authorizes or declines the message.",
+			Consumes:    []string{catalog.BillingRatingType},
+			Produces:    []string{catalog.BillingAuthorizedType, catalog.BillingDeclinedType},
+			New:         withEngine("billing-reserve", func(e *charging.Engine, _ fn.Deps) fn.Function { return reserve{engine: e} }),
+		},
+		settleDefinition(),
+		{
+			Name:        "billing-record",
+			Description: "Billing settle, step 2: records the settlement on the message's charge (the transactions API).",
+			Consumes:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType},
+			Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType},
+			New:         withEngine("billing-record", func(e *charging.Engine, _ fn.Deps) fn.Function { return record{engine: e} }),
+		},
+		{
+			Name:        "billing-thresholds",
+			Description: "Billing settle, step 3: checks the balance against the tenant's levels; emits balance.low and tenant.suspended.",
+			Consumes:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType},
+			Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType, catalog.BalanceLowType, catalog.TenantSuspendedType, catalog.TenantReinstatedType},
+			New: withEngine("billing-thresholds", func(e *charging.Engine, d fn.Deps) fn.Function {
+				return thresholds{engine: e, emit: d.Emitter}
+			}),
+		},
+	}
+}
+
+// withEngine builds a function over the billing engine, which every billing function
+// needs.
+func withEngine(name string, build func(*charging.Engine, fn.Deps) fn.Function) func(fn.Deps) (fn.Function, error) {
+	return func(d fn.Deps) (fn.Function, error) {
+		if d.Billing == nil {
+			return nil, errs.E(errs.Unavailable, "%s needs the billing engine", name)
+		}
+		return build(d.Billing, d), nil
+	}
+}
+
+// newEvent builds a catalogued billing event with a deterministic id (the message id
+// and what happened), so a replayed step's event can be told from a new one.
+func newEvent(typ, id string, data any, ref catalog.MessageRef) (*event.Event, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode %s", typ)
+	}
+	e, err := catalog.New(typ, Source, json.RawMessage(raw), map[string]string{
+		catalog.ExtTenantID: ref.TenantID, catalog.ExtChannel: string(ref.Channel),
+		catalog.ExtMessageID: ref.MessageID, catalog.ExtPartitionKey: ref.MessageID,
+	})
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "build %s", typ)
+	}
+	e.SetID(id)
+	return &e, nil
+}
+
+// tenantEvent builds a catalogued tenant event, keyed by its tenant.
+func tenantEvent(typ, tenantID string, data any) (event.Event, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return event.Event{}, errs.Wrap(errs.Internal, err, "encode %s", typ)
+	}
+	return catalog.New(typ, Source, json.RawMessage(raw), map[string]string{
+		catalog.ExtTenantID: tenantID, catalog.ExtPartitionKey: tenantID,
+	})
+}
+
+func declined(d *catalog.BillingDeclined) (*event.Event, error) {
+	return newEvent(catalog.BillingDeclinedType, d.MessageID+"/declined", d, d.MessageRef)
+}
+
+func decode(e event.Event, v any) error {
+	if err := json.Unmarshal(e.Data(), v); err != nil {
+		return errs.Wrap(errs.Invalid, err, "event %s (%s) data", e.ID(), e.Type())
+	}
+	return nil
+}
+
+// rate starts the authorize Sequence from a requested message.
+type rate struct{ engine *charging.Engine }
+
+func (f rate) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != catalog.MessageRequestedType {
+		return &e, nil
+	}
+	var m catalog.MessageRequested
+	if err := decode(e, &m); err != nil {
+		return nil, err
+	}
+	r, d, err := f.engine.Rate(ctx, m)
+	if err != nil || d != nil {
+		if err != nil {
+			return nil, err
+		}
+		return declined(d)
+	}
+	ref := catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: catalog.Channel(m.Channel)}
+	return newEvent(catalog.BillingRatingType, m.MessageID+"/rating/rate", r, ref)
+}
+
+// ratingStep is one middle step of the authorize Sequence.
+type ratingStep struct {
+	engine *charging.Engine
+	apply  func(*charging.Engine, context.Context, *catalog.BillingRating) (*catalog.BillingDeclined, error)
+}
+
+func (f ratingStep) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != catalog.BillingRatingType {
+		return &e, nil
+	}
+	var r catalog.BillingRating
+	if err := decode(e, &r); err != nil {
+		return nil, err
+	}
+	d, err := f.apply(f.engine, ctx, &r)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
+		return declined(d)
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode %s", catalog.BillingRatingType)
+	}
+	out := e.Clone()
+	if err := out.SetData(event.ApplicationJSON, raw); err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "set %s data", catalog.BillingRatingType)
+	}
+	return &out, nil
+}
+
+// reserve ends the authorize Sequence.
+type reserve struct{ engine *charging.Engine }
+
+func (f reserve) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != catalog.BillingRatingType {
+		return &e, nil
+	}
+	var r catalog.BillingRating
+	if err := decode(e, &r); err != nil {
+		return nil, err
+	}
+	a, d, err := f.engine.Reserve(ctx, r)
+	switch {
+	case err != nil:
+		return nil, err
+	case d != nil:
+		return declined(d)
+	}
+	return newEvent(catalog.BillingAuthorizedType, a.MessageID+"/authorized", a, a.MessageRef)
+}
+
+// record is the settle Sequence's second step.
+type record struct{ engine *charging.Engine }
+
+func (f record) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	switch e.Type() {
+	case catalog.BillingCommittedType:
+		var c catalog.BillingCommitted
+		if err := decode(e, &c); err != nil {
+			return nil, err
+		}
+		return &e, f.engine.RecordCommitted(ctx, c)
+	case catalog.BillingReleasedType:
+		var r catalog.BillingReleased
+		if err := decode(e, &r); err != nil {
+			return nil, err
+		}
+		return &e, f.engine.RecordReleased(ctx, r)
+	}
+	return &e, nil
+}
+
+// thresholds is the settle Sequence's last step: it passes the settlement on to the
+// broker and emits the tenant's alerts.
+type thresholds struct {
+	engine *charging.Engine
+	emit   fn.Emitter
+}
+
+func (f thresholds) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	tenantID, _ := e.Extensions()[catalog.ExtTenantID].(string)
+	if tenantID == "" {
+		return &e, nil
+	}
+	alerts, err := f.engine.Thresholds(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := emitAlerts(ctx, f.emit, tenantID, alerts); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// emitAlerts emits a tenant's alerts; without an emitter they are logged by the caller.
+func emitAlerts(ctx context.Context, emit fn.Emitter, tenantID string, a charging.Alerts) error {
+	for _, ev := range []struct {
+		typ  string
+		data any
+		set  bool
+	}{
+		{catalog.BalanceLowType, a.Low, a.Low != nil},
+		{catalog.TenantSuspendedType, a.Suspended, a.Suspended != nil},
+		{catalog.TenantReinstatedType, a.Reinstated, a.Reinstated != nil},
+	} {
+		if !ev.set {
+			continue
+		}
+		out, err := tenantEvent(ev.typ, tenantID, ev.data)
+		if err != nil {
+			return err
+		}
+		if emit == nil {
+			return errs.E(errs.Unavailable, "billing: no emitter for %s", ev.typ)
+		}
+		if err := emit.Emit(ctx, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle starts the settle Sequence from a message's outcome, and releases expired
+// reservations in the background.
+type settle struct {
+	engine *charging.Engine
+	emit   fn.Emitter
+	log    *slog.Logger
+	stop   chan struct{}
+	done   sync.WaitGroup
+}
+
+// ExpiryInterval is how often billing-settle looks for expired reservations.
+const ExpiryInterval = 5 * time.Second
+
+func settleDefinition() fn.Definition {
+	return fn.Definition{
+		Name:        "billing-settle",
+		Description: "Billing settle, step 1: commits a message's reservation on delivery (or on failure when its rate charges on failure), releases it otherwise; releases expired reservations.",
+		Consumes:    []string{catalog.MessageDeliveredType, catalog.MessageFailedType},
+		Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType, catalog.BalanceLowType, catalog.TenantSuspendedType, catalog.TenantReinstatedType},
+		AlwaysOn:    true, // the expiry sweep runs in the background
+		New: withEngine("billing-settle", func(e *charging.Engine, d fn.Deps) fn.Function {
+			log := d.Logger
+			if log == nil {
+				log = slog.New(slog.DiscardHandler)
+			}
+			s := &settle{engine: e, emit: d.Emitter, log: log, stop: make(chan struct{})}
+			s.done.Add(1)
+			go s.sweep()
+			return s
+		}),
+	}
+}
+
+func (f *settle) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var delivered bool
+	switch e.Type() {
+	case catalog.MessageDeliveredType:
+		delivered = true
+	case catalog.MessageFailedType:
+	default:
+		return &e, nil
+	}
+	var ref catalog.MessageRef
+	if err := decode(e, &ref); err != nil {
+		return nil, err
+	}
+	s, err := f.engine.Settle(ctx, ref, delivered)
+	switch {
+	case err != nil:
+		return nil, err
+	case s.Committed != nil:
+		return newEvent(catalog.BillingCommittedType, ref.MessageID+"/committed", s.Committed, ref)
+	case s.Released != nil:
+		return newEvent(catalog.BillingReleasedType, ref.MessageID+"/released", s.Released, ref)
+	}
+	return nil, nil
+}
+
+// sweep releases expired reservations every ExpiryInterval and emits their
+// billing.released, recording each on its charge and checking the tenant's levels.
+func (f *settle) sweep() {
+	defer f.done.Done()
+	t := time.NewTicker(ExpiryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), ExpiryInterval)
+		if err := f.expire(ctx); err != nil {
+			f.log.Warn("billing: expiring reservations", "error", err)
+		}
+		cancel()
+	}
+}
+
+func (f *settle) expire(ctx context.Context) error {
+	released, err := f.engine.ExpireDue(ctx, 256)
+	for _, r := range released {
+		if err := f.engine.RecordReleased(ctx, r); err != nil {
+			return err
+		}
+		f.log.InfoContext(ctx, "billing: reservation expired", "tenant_id", r.TenantID, "message_id", r.MessageID, "amount", r.Amount.String(), "currency", r.Currency)
+		if f.emit != nil {
+			out, err := newEvent(catalog.BillingReleasedType, r.MessageID+"/released", r, r.MessageRef)
+			if err != nil {
+				return err
+			}
+			if err := f.emit.Emit(ctx, *out); err != nil {
+				return err
+			}
+		}
+		alerts, err := f.engine.Thresholds(ctx, r.TenantID)
+		if err != nil {
+			return err
+		}
+		if err := emitAlerts(ctx, f.emit, r.TenantID, alerts); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// Close stops the expiry sweep.
+func (f *settle) Close() error {
+	close(f.stop)
+	f.done.Wait()
+	return nil
+}

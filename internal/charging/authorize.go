@@ -1,0 +1,207 @@
+package charging
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/channel"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
+)
+
+// Declined is billing's refusal of a message (nil when it goes on).
+type Declined = catalog.BillingDeclined
+
+func decline(m catalog.MessageRequested, reason, format string, args ...any) *Declined {
+	return &Declined{MessageRef: catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: catalog.Channel(m.Channel)},
+		Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Rate is the authorize Sequence's first step: it checks the tenant may spend, finds
+// the rate card in force, measures the message and prices its base.
+func (e *Engine) Rate(ctx context.Context, m catalog.MessageRequested) (catalog.BillingRating, *Declined, error) {
+	now := e.cfg.Now()
+	t, err := e.cfg.Tenants.GetTenant(ctx, m.TenantID)
+	if errs.CodeOf(err) == errs.NotFound {
+		return catalog.BillingRating{}, decline(m, catalog.DeclineTenantSuspended, "tenant %s does not exist", m.TenantID), nil
+	}
+	if err != nil {
+		return catalog.BillingRating{}, nil, err
+	}
+	if t.Status != tenant.Active {
+		return catalog.BillingRating{}, decline(m, catalog.DeclineTenantSuspended, "tenant %s is %s", t.ID, t.Status), nil
+	}
+	s, err := e.cfg.Settings.Get(ctx, t.ID)
+	if err != nil {
+		return catalog.BillingRating{}, nil, err
+	}
+	if s.Suspended {
+		return catalog.BillingRating{}, decline(m, catalog.DeclineTenantSuspended, "sending is suspended: the balance is below the suspend level %s %s", ledger.Format(s.SuspendLevel), t.Currency), nil
+	}
+	if s.Expiry != nil && !now.Before(*s.Expiry) {
+		return catalog.BillingRating{}, decline(m, catalog.DeclineInsufficientBalance, "the prepaid balance expired at %s", s.Expiry.UTC().Format("2006-01-02T15:04:05Z")), nil
+	}
+	card, err := e.cfg.Cards.InForce(ctx, t.ID, now)
+	if errs.CodeOf(err) == errs.NotFound && e.cfg.DefaultCard != nil && !now.Before(e.cfg.DefaultCard.EffectiveFrom) {
+		card, err = *e.cfg.DefaultCard, nil
+	}
+	if errs.CodeOf(err) == errs.NotFound {
+		return catalog.BillingRating{}, decline(m, catalog.DeclineNoRate, "no rate card is in force for tenant %s", t.ID), nil
+	}
+	if err != nil {
+		return catalog.BillingRating{}, nil, err
+	}
+	volume, err := e.cfg.Volume.Count(ctx, t.ID, billing.MonthOf(now), m.MessageID)
+	if err != nil {
+		return catalog.BillingRating{}, nil, err
+	}
+	u := usageOf(m, now, volume)
+	b, err := billing.Base(card, u)
+	if errs.CodeOf(err) == errs.NotFound {
+		return catalog.BillingRating{}, decline(m, catalog.DeclineNoRate, "rate card %s v%d has no %s rate", card.ID, card.Version, m.Channel), nil
+	}
+	if err != nil {
+		return catalog.BillingRating{}, nil, err
+	}
+	return catalog.BillingRating{Message: m, Usage: u, Breakdown: b, B2B: s.B2B}, nil, nil
+}
+
+// usageOf measures a message as rate cards count it: SMS parts as the gateway will
+// split the text (binary by octets), characters as runes, media and premium routing
+// from the request.
+func usageOf(m catalog.MessageRequested, now time.Time, volume int64) billing.Usage {
+	u := billing.Usage{Channel: m.Channel, Destination: strings.TrimPrefix(m.To, "+"), Segments: 1,
+		Characters: utf8.RuneCountInString(m.Content.Text), At: now, MonthVolume: volume,
+		Media: m.Content.Type == "media"}
+	if op, ok := m.Options["operator"].(string); ok {
+		u.Operator = op // MCC+MNC when the integrator knows the recipient's network
+	}
+	if p, ok := m.Options["premium"].(bool); ok {
+		u.Premium = p
+	}
+	if m.Channel == "sms" {
+		switch m.Content.Type {
+		case "binary":
+			u.Segments = channel.BinaryParts(base64.StdEncoding.DecodedLen(len(m.Content.Data)))
+		default:
+			_, u.Segments = channel.SMSParts(m.Content.Text)
+		}
+	}
+	return u
+}
+
+// Discount applies the volume tier and the tenant's first usable promo code; the
+// promo's use is counted once per message.
+func (e *Engine) Discount(ctx context.Context, r *catalog.BillingRating) error {
+	card, err := e.card(ctx, r.Breakdown.RateCardID, r.Breakdown.RateCardVersion)
+	if err != nil {
+		return err
+	}
+	promos, err := e.cfg.Promos.Active(ctx, r.Message.TenantID, r.Usage.At)
+	if err != nil {
+		return err
+	}
+	var promo *billing.Promo
+	var use int64
+	for i := range promos {
+		n, ok, err := e.cfg.Promos.Redeem(ctx, promos[i].Code, r.Message.TenantID, r.Message.MessageID, r.Usage.At)
+		if err != nil {
+			return err
+		}
+		if ok {
+			promo, use = &promos[i], n
+			break
+		}
+	}
+	r.Breakdown.ApplyDiscount(card, r.Usage, promo, use)
+	return nil
+}
+
+// Fees adds the card's per-message fees.
+func (e *Engine) Fees(ctx context.Context, r *catalog.BillingRating) error {
+	card, err := e.card(ctx, r.Breakdown.RateCardID, r.Breakdown.RateCardVersion)
+	if err != nil {
+		return err
+	}
+	r.Breakdown.ApplyFees(card, r.Usage)
+	return nil
+}
+
+// Tax sets the tax rate (0 for an exempt business tenant).
+func (e *Engine) Tax(ctx context.Context, r *catalog.BillingRating) error {
+	card, err := e.card(ctx, r.Breakdown.RateCardID, r.Breakdown.RateCardVersion)
+	if err != nil {
+		return err
+	}
+	r.Breakdown.ApplyTax(card, r.B2B)
+	return nil
+}
+
+// FX converts to the tenant's currency at the rate valid when the message was
+// requested, then computes tax and total. A missing rate declines the message.
+func (e *Engine) FX(ctx context.Context, r *catalog.BillingRating) (*Declined, error) {
+	t, err := e.cfg.Tenants.GetTenant(ctx, r.Message.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	rate, err := e.cfg.FX.Rate(ctx, r.Breakdown.CardCurrency, t.Currency, r.Usage.At)
+	if errs.CodeOf(err) == errs.NotFound {
+		return decline(r.Message, catalog.DeclineNoRate, "no FX rate from %s to %s", r.Breakdown.CardCurrency, t.Currency), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Breakdown.ApplyFX(t.Currency, rate.Rate)
+	return nil, nil
+}
+
+// Reserve blocks the message's total on the tenant's balance and records the charge:
+// billing.authorized, or billing.declined when the balance cannot cover it or the
+// tenant is suspended. Replays answer as the first call did (the reservation's id is
+// the message id).
+func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog.BillingAuthorized, *Declined, error) {
+	m, b := r.Message, r.Breakdown
+	now := e.cfg.Now()
+	res := wallet.Reservation{ID: m.MessageID, TenantID: m.TenantID, Currency: b.Currency, Amount: b.Total,
+		ChargeOnFailure: b.ChargeOnFailure, CreatedAt: now, ExpiresAt: now.Add(e.cfg.ReservationTTL)}
+	got, err := e.withAccount(ctx, m.TenantID, func() (wallet.Result, error) { return e.cfg.Wallet.Reserve(ctx, res) })
+	if err != nil {
+		return nil, nil, err
+	}
+	switch got.Outcome {
+	case wallet.Insufficient:
+		return nil, decline(m, catalog.DeclineInsufficientBalance, "available %s %s, price %s %s",
+			ledger.Format(got.Account.Available), got.Account.Currency, ledger.Format(b.Total), b.Currency), nil
+	case wallet.Refused:
+		return nil, decline(m, catalog.DeclineTenantSuspended, "sending is suspended"), nil
+	case wallet.Done, wallet.Replayed:
+	default:
+		return nil, nil, errs.E(errs.Internal, "billing: reserve %s: unexpected outcome %s", m.MessageID, got.Outcome)
+	}
+	held := got.Reservation
+	if held.Amount.IsPositive() {
+		if _, _, err := e.cfg.Ledger.Post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency)); err != nil {
+			return nil, nil, fmt.Errorf("billing: record reservation %s in the ledger: %w", held.ID, err)
+		}
+	}
+	if got.Outcome == wallet.Done || held.State == wallet.Reserved {
+		charge := billing.Charge{ID: held.ID, TenantID: m.TenantID, MessageID: m.MessageID, Channel: m.Channel,
+			Status: billing.ChargeReserved, Amount: held.Amount, Charged: zero, Currency: held.Currency, Breakdown: b, CreatedAt: held.CreatedAt}
+		if err := e.charges.Add(ctx, charge); err != nil {
+			return nil, nil, fmt.Errorf("billing: record charge %s: %w", held.ID, err)
+		}
+	}
+	return &catalog.BillingAuthorized{
+		MessageRef:    catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: catalog.Channel(m.Channel)},
+		ReservationID: held.ID, Amount: held.Amount, Currency: held.Currency, Rate: b.BaseRate,
+		ExpiresAt: held.ExpiresAt, Message: m,
+	}, nil, nil
+}

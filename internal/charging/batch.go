@@ -1,0 +1,86 @@
+package charging
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// batcher groups items added by concurrent callers into one flush (one database round
+// trip for many charges); each caller waits for the flush its item was in and gets
+// its error. A flush starts when maxItems are waiting or maxDelay after the first.
+type batcher[T any] struct {
+	flush    func(context.Context, []T) error
+	maxItems int
+	maxDelay time.Duration
+
+	mu      sync.Mutex
+	pending []T
+	waiters []chan error
+	timer   *time.Timer
+	closed  bool
+}
+
+func newBatcher[T any](maxItems int, maxDelay time.Duration, flush func(context.Context, []T) error) *batcher[T] {
+	return &batcher[T]{flush: flush, maxItems: maxItems, maxDelay: maxDelay}
+}
+
+// Add queues item and waits until it is flushed (or ctx ends: the item may still be
+// flushed; every flush is idempotent).
+func (b *batcher[T]) Add(ctx context.Context, item T) error {
+	done := make(chan error, 1)
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return b.flush(ctx, []T{item})
+	}
+	b.pending = append(b.pending, item)
+	b.waiters = append(b.waiters, done)
+	switch {
+	case len(b.pending) >= b.maxItems:
+		b.take()
+	case len(b.pending) == 1:
+		b.timer = time.AfterFunc(b.maxDelay, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.take()
+		})
+	}
+	b.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// take hands the pending items to a flushing goroutine; b.mu is held.
+func (b *batcher[T]) take() {
+	if len(b.pending) == 0 {
+		return
+	}
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	items, waiters := b.pending, b.waiters
+	b.pending, b.waiters = nil, nil
+	go func() {
+		// The callers' contexts may end; the flush must not be cut short by them.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := b.flush(ctx, items)
+		for _, w := range waiters {
+			w <- err
+		}
+	}()
+}
+
+// Close flushes what is pending; later Adds flush on their own.
+func (b *batcher[T]) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.take()
+	b.closed = true
+}

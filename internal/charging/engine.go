@@ -1,0 +1,275 @@
+// Package charging runs billing's two phases over the stores: authorize (rate a
+// message with its tenant's rate card, then reserve the price on the tenant's wallet
+// balance) and settle (commit the reservation on delivery — or on failure when the
+// rate charges on failure — release it otherwise, or when it expires). Every step is
+// idempotent on the message: the reservation id is the message id, the ledger keys
+// are ReserveKey and SettleKey of it, so a replayed or duplicated event never charges
+// twice. The wallet (Redis) is the hot path; the ledger (PostgreSQL) is the truth the
+// wallet is loaded from whenever it lacks an account.
+package charging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
+)
+
+// DefaultReservationTTL is how long a reservation waits for its message's outcome
+// before it expires and is released. It outlasts every carrier's receipt timeout
+// (config/carriers.yaml), so only a lost outcome lets a reservation expire.
+const DefaultReservationTTL = 2 * time.Hour
+
+// Config holds the engine's stores. Ledger should be a ledger.Batcher so concurrent
+// steps share database round trips.
+type Config struct {
+	Tenants  tenant.Store
+	Cards    billing.RateCards
+	FX       billing.FXRates
+	Promos   billing.Promos
+	Settings billing.SettingsStore
+	Charges  billing.Charges
+	Wallet   wallet.Wallet
+	Ledger   ledger.Store
+	Volume   Counter
+	// DefaultCard, when set, prices the messages of a tenant with no rate card of its
+	// own (the platform's public price list, config/rate-card.json).
+	DefaultCard *billing.RateCard
+	// ReservationTTL defaults to DefaultReservationTTL.
+	ReservationTTL time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Engine is billing's logic; the billing functions are thin wrappers around it.
+type Engine struct {
+	cfg     Config
+	charges *batcher[billing.Charge]
+	settles *batcher[billing.Settlement]
+
+	cardsMu sync.Mutex
+	cards   map[cardVersion]billing.RateCard // versions are immutable once stored
+}
+
+type cardVersion struct {
+	id      string
+	version int
+}
+
+// New returns an engine over cfg's stores; every store is required.
+func New(cfg Config) (*Engine, error) {
+	missing := ""
+	switch {
+	case cfg.Tenants == nil:
+		missing = "tenants"
+	case cfg.Cards == nil:
+		missing = "rate cards"
+	case cfg.FX == nil:
+		missing = "FX rates"
+	case cfg.Promos == nil:
+		missing = "promos"
+	case cfg.Settings == nil:
+		missing = "settings"
+	case cfg.Charges == nil:
+		missing = "charges"
+	case cfg.Wallet == nil:
+		missing = "wallet"
+	case cfg.Ledger == nil:
+		missing = "ledger"
+	case cfg.Volume == nil:
+		missing = "volume counter"
+	}
+	if missing != "" {
+		return nil, errs.E(errs.Unavailable, "billing: no %s store", missing)
+	}
+	if cfg.ReservationTTL <= 0 {
+		cfg.ReservationTTL = DefaultReservationTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{cfg: cfg, cards: map[cardVersion]billing.RateCard{}}
+	e.charges = newBatcher(256, time.Millisecond, cfg.Charges.Record)
+	e.settles = newBatcher(256, time.Millisecond, cfg.Charges.Settle)
+	return e, nil
+}
+
+// Close flushes pending charge records.
+func (e *Engine) Close() {
+	e.charges.Close()
+	e.settles.Close()
+}
+
+// Wallet returns the engine's wallet (for the API's balance view).
+func (e *Engine) Wallet() wallet.Wallet { return e.cfg.Wallet }
+
+// card returns one version of a rate card, cached: a stored version never changes.
+func (e *Engine) card(ctx context.Context, id string, version int) (billing.RateCard, error) {
+	if d := e.cfg.DefaultCard; d != nil && d.ID == id && d.Version == version {
+		return *d, nil
+	}
+	k := cardVersion{id, version}
+	e.cardsMu.Lock()
+	c, ok := e.cards[k]
+	e.cardsMu.Unlock()
+	if ok {
+		return c, nil
+	}
+	versions, err := e.cfg.Cards.Versions(ctx, id)
+	if err != nil {
+		return billing.RateCard{}, err
+	}
+	e.cardsMu.Lock()
+	defer e.cardsMu.Unlock()
+	for _, v := range versions {
+		e.cards[cardVersion{v.ID, v.Version}] = v
+		if v.Version == version {
+			c, ok = v, true
+		}
+	}
+	if !ok {
+		return billing.RateCard{}, errs.E(errs.NotFound, "rate card %s has no version %d", id, version)
+	}
+	return c, nil
+}
+
+// withAccount runs op, loading the tenant's account from the ledger into the wallet
+// first when op reports it missing (a fresh wallet, a Redis restart).
+func (e *Engine) withAccount(ctx context.Context, tenantID string, op func() (wallet.Result, error)) (wallet.Result, error) {
+	r, err := op()
+	if !errors.Is(err, wallet.ErrNotLoaded) {
+		return r, err
+	}
+	if err := e.Load(ctx, tenantID); err != nil {
+		return wallet.Result{}, err
+	}
+	return op()
+}
+
+// Load puts a tenant's account into the wallet from the ledger, unless it is there:
+// the balance of its available and reserved accounts and its open reservations.
+func (e *Engine) Load(ctx context.Context, tenantID string) error {
+	acct, open, err := e.fromLedger(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	loaded, err := e.cfg.Wallet.Load(ctx, acct, open)
+	if err != nil {
+		return fmt.Errorf("billing: load tenant %s into the wallet: %w", tenantID, err)
+	}
+	if loaded {
+		e.cfg.Logger.InfoContext(ctx, "wallet account loaded from the ledger", "tenant_id", tenantID,
+			"balance", ledger.Format(acct.Balance), "blocked", ledger.Format(acct.Blocked), "open_reservations", len(open))
+	}
+	return nil
+}
+
+// fromLedger is a tenant's wallet account as the ledger has it.
+func (e *Engine) fromLedger(ctx context.Context, tenantID string) (wallet.Account, []wallet.Reservation, error) {
+	t, err := e.cfg.Tenants.GetTenant(ctx, tenantID)
+	if err != nil {
+		return wallet.Account{}, nil, err
+	}
+	bal, err := e.cfg.Ledger.Balance(ctx, t.ID, t.Currency)
+	if err != nil {
+		return wallet.Account{}, nil, err
+	}
+	settings, err := e.cfg.Settings.Get(ctx, t.ID)
+	if err != nil {
+		return wallet.Account{}, nil, err
+	}
+	txs, err := e.cfg.Ledger.OpenReservations(ctx, t.ID)
+	if err != nil {
+		return wallet.Account{}, nil, err
+	}
+	acct := wallet.Account{TenantID: t.ID, Currency: t.Currency, Balance: bal.Amount, Suspended: settings.Suspended}
+	open := make([]wallet.Reservation, 0, len(txs))
+	for _, tx := range txs {
+		r := wallet.Reservation{ID: tx.Reservation, TenantID: t.ID, Currency: t.Currency, CreatedAt: tx.At,
+			ExpiresAt: tx.At.Add(e.cfg.ReservationTTL), State: wallet.Reserved}
+		for _, p := range tx.Postings {
+			if p.Account == ledger.TenantReserved(t.ID) && p.Currency == t.Currency {
+				r.Amount = r.Amount.Add(p.Amount)
+			}
+		}
+		if c, err := e.cfg.Charges.Get(ctx, t.ID, tx.Reservation); err == nil {
+			r.ChargeOnFailure = c.Breakdown.ChargeOnFailure
+		}
+		acct.Blocked = acct.Blocked.Add(r.Amount)
+		open = append(open, r)
+	}
+	acct.Available = acct.Balance.Sub(acct.Blocked)
+	return acct, open, nil
+}
+
+// Account returns a tenant's wallet account, loading it from the ledger if needed.
+func (e *Engine) Account(ctx context.Context, tenantID string) (wallet.Account, error) {
+	a, err := e.cfg.Wallet.Account(ctx, tenantID)
+	if errors.Is(err, wallet.ErrNotLoaded) {
+		if err := e.Load(ctx, tenantID); err != nil {
+			return wallet.Account{}, err
+		}
+		a, err = e.cfg.Wallet.Account(ctx, tenantID)
+	}
+	return a, err
+}
+
+// Settings returns a tenant's balance settings.
+func (e *Engine) Settings(ctx context.Context, tenantID string) (billing.Settings, error) {
+	return e.cfg.Settings.Get(ctx, tenantID)
+}
+
+// PutSettings stores a tenant's balance settings (levels, expiry, b2b) keeping the
+// suspension state billing manages, and applies the suspension state to the wallet.
+func (e *Engine) PutSettings(ctx context.Context, s billing.Settings) (billing.Settings, error) {
+	cur, err := e.cfg.Settings.Get(ctx, s.TenantID)
+	if err != nil {
+		return billing.Settings{}, err
+	}
+	s.Suspended, s.LowNotified = cur.Suspended, cur.LowNotified
+	return e.cfg.Settings.Put(ctx, s)
+}
+
+var zero = decimal.Zero
+
+// DefaultCardFile is the platform's price list in the config directory.
+const DefaultCardFile = "rate-card.json"
+
+// LoadDefaultCard reads the platform's price list from dir/rate-card.json (nil, nil
+// when there is none). Its id is "default" and its version 1 unless the file says.
+func LoadDefaultCard(dir string) (*billing.RateCard, error) {
+	body, err := os.ReadFile(filepath.Join(dir, DefaultCardFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: default rate card: %w", err)
+	}
+	c, err := billing.DecodeRateCard(body)
+	if err != nil {
+		return nil, fmt.Errorf("billing: %s: %w", filepath.Join(dir, DefaultCardFile), err)
+	}
+	if c.ID == "" {
+		c.ID = "default"
+	}
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	return &c, nil
+}

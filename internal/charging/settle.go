@@ -1,0 +1,155 @@
+package charging
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
+)
+
+// Settled is what settling a message did: exactly one of Committed and Released is
+// set, or neither when the message had nothing to settle (it was never reserved, or
+// was free).
+type Settled struct {
+	Committed *catalog.BillingCommitted
+	Released  *catalog.BillingReleased
+}
+
+// Settle commits a message's reservation when it was delivered, or failed and its
+// rate charges on failure; otherwise it releases it. A replay (the same message's
+// outcome again, or a second outcome) settles nothing new: the wallet answers
+// Replayed or Settled, the ledger's SettleKey is already taken, and the event
+// returned describes the first settlement.
+func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered bool) (Settled, error) {
+	charge, err := e.cfg.Charges.Get(ctx, ref.TenantID, ref.MessageID)
+	if errs.CodeOf(err) == errs.NotFound {
+		// Never authorized (declined, or sent before billing existed): nothing held.
+		return Settled{}, nil
+	}
+	if err != nil {
+		return Settled{}, err
+	}
+	commit := delivered || charge.Breakdown.ChargeOnFailure
+	var got wallet.Result
+	if commit {
+		got, err = e.withAccount(ctx, ref.TenantID, func() (wallet.Result, error) {
+			return e.cfg.Wallet.Commit(ctx, ref.TenantID, charge.ID, charge.Amount)
+		})
+	} else {
+		got, err = e.withAccount(ctx, ref.TenantID, func() (wallet.Result, error) {
+			return e.cfg.Wallet.Release(ctx, ref.TenantID, charge.ID)
+		})
+	}
+	if err != nil {
+		return Settled{}, err
+	}
+	switch got.Outcome {
+	case wallet.Done, wallet.Replayed:
+	case wallet.Settled:
+		// Settled the other way first (a release after a commit, or an expiry before a
+		// late delivery): the first settlement stands.
+		commit = got.Reservation.State == wallet.Committed
+	case wallet.Unknown:
+		e.cfg.Logger.WarnContext(ctx, "billing: no reservation to settle", "tenant_id", ref.TenantID, "message_id", ref.MessageID)
+		return Settled{}, nil
+	default:
+		return Settled{}, errs.E(errs.Internal, "billing: settle %s: unexpected outcome %s", charge.ID, got.Outcome)
+	}
+	res := got.Reservation
+	if commit {
+		partner, share, err := e.commission(ctx, charge, res.Charged)
+		if err != nil {
+			return Settled{}, err
+		}
+		if res.Amount.IsPositive() {
+			tx := ledger.NewCommit(ref.TenantID, res.ID, res.Amount, res.Charged, res.Currency, partner, share)
+			if _, _, err := e.cfg.Ledger.Post(ctx, tx); err != nil {
+				return Settled{}, fmt.Errorf("billing: record commit of %s in the ledger: %w", res.ID, err)
+			}
+		}
+		return Settled{Committed: &catalog.BillingCommitted{MessageRef: ref, ReservationID: res.ID, Amount: res.Charged,
+			Currency: res.Currency, Available: got.Account.Available, OnFailure: !delivered, ReservedAt: charge.CreatedAt}}, nil
+	}
+	if err := e.release(ctx, res); err != nil {
+		return Settled{}, err
+	}
+	return Settled{Released: &catalog.BillingReleased{MessageRef: ref, ReservationID: res.ID, Amount: res.Amount,
+		Currency: res.Currency, Reason: catalog.ReleaseFailed, Available: got.Account.Available, ReservedAt: charge.CreatedAt}}, nil
+}
+
+// release records a reservation's release in the ledger.
+func (e *Engine) release(ctx context.Context, res wallet.Reservation) error {
+	if !res.Amount.IsPositive() {
+		return nil
+	}
+	if _, _, err := e.cfg.Ledger.Post(ctx, ledger.NewRelease(res.TenantID, res.ID, res.Amount, res.Currency)); err != nil {
+		return fmt.Errorf("billing: record release of %s in the ledger: %w", res.ID, err)
+	}
+	return nil
+}
+
+// RecordCommitted marks a committed message's charge row (the transactions API).
+func (e *Engine) RecordCommitted(ctx context.Context, c catalog.BillingCommitted) error {
+	return e.settles.Add(ctx, billing.Settlement{TenantID: c.TenantID, ID: c.ReservationID, CreatedAt: c.ReservedAt,
+		Status: billing.ChargeCommitted, Charged: c.Amount, At: e.cfg.Now()})
+}
+
+// RecordReleased marks a released message's charge row.
+func (e *Engine) RecordReleased(ctx context.Context, r catalog.BillingReleased) error {
+	return e.settles.Add(ctx, billing.Settlement{TenantID: r.TenantID, ID: r.ReservationID, CreatedAt: r.ReservedAt,
+		Status: billing.ChargeReleased, Charged: zero, Reason: r.Reason, At: e.cfg.Now()})
+}
+
+// commission is the partner's share of a committed charge, from the charge's rate card.
+func (e *Engine) commission(ctx context.Context, c billing.Charge, charged decimal.Decimal) (account string, share decimal.Decimal, err error) {
+	card, err := e.card(ctx, c.Breakdown.RateCardID, c.Breakdown.RateCardVersion)
+	if err != nil || card.Commission == nil {
+		return "", zero, err
+	}
+	share = card.Commission.Share(c.Channel, charged)
+	if share.IsZero() {
+		return "", zero, nil
+	}
+	return ledger.PartnerCommission(card.Commission.PartnerID), share, nil
+}
+
+// ExpireDue releases up to limit reservations whose time is up and returns what it
+// released. Any replica may run it: a reservation settled meanwhile is skipped.
+func (e *Engine) ExpireDue(ctx context.Context, limit int) ([]catalog.BillingReleased, error) {
+	now := e.cfg.Now()
+	due, err := e.cfg.Wallet.Expired(ctx, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []catalog.BillingReleased
+	for _, r := range due {
+		got, err := e.cfg.Wallet.Release(ctx, r.TenantID, r.ID)
+		if err != nil {
+			return out, err
+		}
+		if got.Outcome != wallet.Done {
+			continue
+		}
+		if err := e.release(ctx, got.Reservation); err != nil {
+			return out, err
+		}
+		c, err := e.cfg.Charges.Get(ctx, r.TenantID, r.ID)
+		if err != nil {
+			// Released all the same; without its charge the event cannot name its channel.
+			e.cfg.Logger.WarnContext(ctx, "billing: expired reservation has no charge record", "tenant_id", r.TenantID, "reservation_id", r.ID, "error", err)
+			continue
+		}
+		out = append(out, catalog.BillingReleased{
+			MessageRef:    catalog.MessageRef{MessageID: c.MessageID, TenantID: r.TenantID, Channel: catalog.Channel(c.Channel)},
+			ReservationID: r.ID, Amount: got.Reservation.Amount, Currency: got.Reservation.Currency,
+			Reason: catalog.ReleaseExpired, Available: got.Account.Available, ReservedAt: c.CreatedAt,
+		})
+	}
+	return out, nil
+}

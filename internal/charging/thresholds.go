@@ -1,0 +1,84 @@
+package charging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
+)
+
+// Alerts are the tenant events a balance change calls for.
+type Alerts struct {
+	Low        *catalog.BalanceLow
+	Suspended  *catalog.TenantSuspended
+	Reinstated *catalog.TenantReinstated
+}
+
+// Thresholds compares a tenant's available balance with its levels: below the
+// critical level it alerts once per crossing (balance.low), below the suspend level
+// it suspends sending (tenant.suspended); back above them it clears the alert and
+// lifts the suspension (tenant.reinstated).
+func (e *Engine) Thresholds(ctx context.Context, tenantID string) (Alerts, error) {
+	s, err := e.cfg.Settings.Get(ctx, tenantID)
+	if err != nil {
+		return Alerts{}, err
+	}
+	if s.CriticalLevel.IsZero() && s.SuspendLevel.IsZero() && !s.Suspended && !s.LowNotified {
+		return Alerts{}, nil // nothing to watch: no store write, no wallet read
+	}
+	acct, err := e.Account(ctx, tenantID)
+	if err != nil {
+		return Alerts{}, err
+	}
+	avail := acct.Available
+	var out Alerts
+	changed := false
+	switch below := s.CriticalLevel.IsPositive() && avail.LessThan(s.CriticalLevel); {
+	case below && !s.LowNotified:
+		s.LowNotified, changed = true, true
+		out.Low = &catalog.BalanceLow{TenantID: tenantID, Balance: avail, Threshold: s.CriticalLevel, Currency: acct.Currency}
+	case !below && s.LowNotified:
+		s.LowNotified, changed = false, true
+	}
+	switch below := s.SuspendLevel.IsPositive() && avail.LessThan(s.SuspendLevel); {
+	case below && !s.Suspended:
+		s.Suspended, changed = true, true
+		out.Suspended = &catalog.TenantSuspended{TenantID: tenantID, Reason: catalog.SuspendBalanceExhausted,
+			Detail: fmt.Sprintf("available %s %s is below the suspend level %s", ledger.Format(avail), acct.Currency, ledger.Format(s.SuspendLevel))}
+	case !below && s.Suspended:
+		s.Suspended, changed = false, true
+		out.Reinstated = &catalog.TenantReinstated{TenantID: tenantID,
+			Detail: fmt.Sprintf("available %s %s is at or above the suspend level %s", ledger.Format(avail), acct.Currency, ledger.Format(s.SuspendLevel))}
+	}
+	if !changed {
+		return out, nil
+	}
+	if _, err := e.cfg.Settings.Put(ctx, s); err != nil {
+		return Alerts{}, err
+	}
+	if err := e.cfg.Wallet.SetSuspended(ctx, tenantID, s.Suspended); err != nil && !errors.Is(err, wallet.ErrNotLoaded) {
+		return Alerts{}, err
+	}
+	return out, nil
+}
+
+// TopUp credits a tenant's balance: the ledger first (the truth, idempotent on key),
+// then the wallet (idempotent on the ledger transaction's id; an account not loaded
+// yet will be loaded from the ledger, top-up included). It then re-checks the
+// thresholds, so a top-up can reinstate a suspended tenant.
+func (e *Engine) TopUp(ctx context.Context, tenantID, key, reference string, amount decimal.Decimal, currency string) (ledger.Transaction, bool, Alerts, error) {
+	tx, created, err := e.cfg.Ledger.Post(ctx, ledger.NewTopup(tenantID, key, reference, amount, currency))
+	if err != nil {
+		return ledger.Transaction{}, false, Alerts{}, err
+	}
+	if _, _, err := e.cfg.Wallet.Credit(ctx, tenantID, tx.ID, amount); err != nil && !errors.Is(err, wallet.ErrNotLoaded) {
+		return tx, created, Alerts{}, fmt.Errorf("billing: credit top-up %s to the wallet: %w", tx.ID, err)
+	}
+	alerts, err := e.Thresholds(ctx, tenantID)
+	return tx, created, alerts, err
+}

@@ -1,0 +1,10 @@
+package wallet
+
+// DecimalLua is decimal.lua, for the test that checks its arithmetic against Go's.
+func DecimalLua() string {
+	b, err := luaFS.ReadFile("lua/decimal.lua")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}

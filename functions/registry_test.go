@@ -25,7 +25,7 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
-	st, err := stores.Open(context.Background(), "", "")
+	st, err := stores.Open(context.Background(), "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

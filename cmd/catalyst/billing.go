@@ -38,7 +38,7 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	if dbURL == "" || redisURL == "" {
 		return fmt.Errorf("billing %s: DATABASE_URL and REDIS_URL must both be set (the ledger and the wallet)", args[0])
 	}
-	st, err := stores.Open(ctx, dbURL, redisURL)
+	st, err := stores.Open(ctx, dbURL, redisURL, os.Getenv("CATALYST_REDIS_PREFIX"))
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
 	cfg.AdminToken = os.Getenv("CATALYST_ADMIN_TOKEN")
 	cfg.RedisURL = os.Getenv("REDIS_URL")
+	cfg.RedisPrefix = os.Getenv("CATALYST_REDIS_PREFIX")
 	p, err := dev.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return fmt.Errorf("function %q is not registered (have %v)", name, reg.Names())
 	}
 	log = log.With("function", name)
-	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"))
+	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"), os.Getenv("CATALYST_REDIS_PREFIX"))
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,8 @@ type Config struct {
 	// DatabaseURL and RedisURL switch stores from in-memory to PostgreSQL and Redis.
 	DatabaseURL string
 	RedisURL    string
+	// RedisPrefix starts every Redis key (default "catalyst:"; CATALYST_REDIS_PREFIX).
+	RedisPrefix string
 	// SMSCAddr, when set, starts the sandbox SMPP SMSC there (catalyst dev's
 	// --smsc-addr, default :2775), accepting system_id "catalyst", password "secret".
 	SMSCAddr string
@@ -88,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL)
+	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return nil, err
 	}

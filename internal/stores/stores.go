@@ -61,9 +61,17 @@ func (s *Stores) Close() {
 	}
 }
 
+// DefaultRedisPrefix starts every Redis key Catalyst writes.
+const DefaultRedisPrefix = "catalyst:"
+
 // Open connects to databaseURL and applies pending migrations, or returns in-memory
-// stores when databaseURL is empty; the rate limiter uses Redis at redisURL, if any.
-func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
+// stores when databaseURL is empty; the rate limiter (and, with a database, the
+// wallet) uses Redis at redisURL, if any, under redisPrefix ("" means
+// DefaultRedisPrefix), so several platforms can share one Redis.
+func Open(ctx context.Context, databaseURL, redisURL, redisPrefix string) (*Stores, error) {
+	if redisPrefix == "" {
+		redisPrefix = DefaultRedisPrefix
+	}
 	st, err := openRelational(ctx, databaseURL)
 	if err != nil {
 		return nil, err
@@ -82,11 +90,11 @@ func Open(ctx context.Context, databaseURL, redisURL string) (*Stores, error) {
 			st.Close()
 			return nil, fmt.Errorf("connect to Redis: %w", err)
 		}
-		st.Limiter = ratelimit.NewRedis(client, "catalyst:ratelimit:")
+		st.Limiter = ratelimit.NewRedis(client, redisPrefix+"ratelimit:")
 		st.Description += ", rate limits in Redis " + opts.Addr
 		if databaseURL != "" {
-			st.Wallet = wallet.NewRedis(client, "catalyst:wallet:")
-			st.Volume = charging.NewRedisCounter(client, "catalyst:billing:")
+			st.Wallet = wallet.NewRedis(client, redisPrefix+"wallet:")
+			st.Volume = charging.NewRedisCounter(client, redisPrefix+"billing:")
 			st.Description += ", wallet in Redis"
 		}
 		closeDB := st.close

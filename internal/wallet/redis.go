@@ -35,8 +35,8 @@ type Redis struct {
 	client    redis.UniversalClient
 	prefix    string
 	now       func() time.Time
-	retention string // ms
-	creditTTL string // ms
+	retention string   // ms
+	creditTTL string   // ms
 	batch     *batcher // nil: one round trip per call
 }
 
@@ -73,7 +73,7 @@ func WithBatching(pipelines int) Option {
 // DefaultPipelines is how many pipelines a Redis wallet keeps in flight by default;
 // maxBatch bounds the calls in one.
 const (
-	DefaultPipelines = 4
+	DefaultPipelines = 2
 	maxBatch         = 256
 )
 

@@ -27,6 +27,9 @@ bench:
 	$(GO) test -run '^$$' -bench BenchmarkPod -benchtime 30000x -count 3 ./internal/fnhttp/
 	$(GO) test -run '^$$' -bench BenchmarkSendMessage -benchtime 10000x -count 3 ./internal/dev/
 	$(GO) test -run '^$$' -bench 'BenchmarkHandler|BenchmarkMatch' -benchmem -count 3 ./internal/fnhttp/ ./internal/eventfilter/
+	$(GO) test -run '^$$' -bench Price -benchtime 2s -count 3 ./internal/billing
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 3 ./internal/wallet
+	$(GO) test -run '^$$' -bench 'Ledger|PostgresCopyRaw' -benchtime 3s -count 3 ./internal/postgres
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

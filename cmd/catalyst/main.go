@@ -12,6 +12,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	// Rate cards' time bands name IANA zones; embed the zone database so a minimal
+	// container image (ko's default base has none) prices them the same.
+	_ "time/tzdata"
 )
 
 const usage = `usage: catalyst <command> [flags]

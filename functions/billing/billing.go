@@ -209,6 +209,8 @@ func (f reserve) Handle(ctx context.Context, e event.Event) (*event.Event, error
 		return nil, err
 	case d != nil:
 		return declined(d)
+	case a == nil:
+		return nil, nil // a replay of a settled message: the Sequence ends here
 	}
 	return newEvent(catalog.BillingAuthorizedType, a.MessageID+"/authorized", a, a.MessageRef)
 }

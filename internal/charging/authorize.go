@@ -74,6 +74,23 @@ func (e *Engine) Rate(ctx context.Context, m catalog.MessageRequested) (catalog.
 	return catalog.BillingRating{Message: m, Usage: u, Breakdown: b, B2B: s.B2B}, nil, nil
 }
 
+// settledBefore reports whether a reservation the wallet just re-made was already
+// settled, and if so gives the wallet hold back (the ledger is untouched).
+func (e *Engine) settledBefore(ctx context.Context, tenantID, id string) (bool, error) {
+	c, err := e.cfg.Charges.Get(ctx, tenantID, id)
+	if errs.CodeOf(err) == errs.NotFound {
+		return false, nil
+	}
+	if err != nil || c.Status == billing.ChargeReserved {
+		return false, err
+	}
+	if _, err := e.cfg.Wallet.Release(ctx, tenantID, id); err != nil {
+		return true, err
+	}
+	e.cfg.Logger.WarnContext(ctx, "billing: replay of a settled message ignored", "tenant_id", tenantID, "message_id", id, "status", c.Status)
+	return true, nil
+}
+
 // usageOf measures a message as rate cards count it: SMS parts as the gateway will
 // split the text (binary by octets), characters as runes, media and premium routing
 // from the request.
@@ -166,10 +183,17 @@ func (e *Engine) FX(ctx context.Context, r *catalog.BillingRating) (*Declined, e
 // Reserve blocks the message's total on the tenant's balance and records the charge:
 // billing.authorized, or billing.declined when the balance cannot cover it or the
 // tenant is suspended. Replays answer as the first call did (the reservation's id is
-// the message id).
+// the message id), except a replay of a message already settled, which answers
+// neither (nil, nil): it must not be sent again.
 func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog.BillingAuthorized, *Declined, error) {
 	m, b := r.Message, r.Breakdown
 	now := e.cfg.Now()
+	// The charge row goes to the store in a shared batch: check it before any money
+	// moves, so one bad message cannot fail the batch after its wallet hold is made.
+	if _, err := billing.PrepareCharge(billing.Charge{ID: m.MessageID, TenantID: m.TenantID, MessageID: m.MessageID,
+		Channel: m.Channel, Amount: b.Total, Currency: b.Currency}, now); err != nil {
+		return nil, nil, err
+	}
 	res := wallet.Reservation{ID: m.MessageID, TenantID: m.TenantID, Currency: b.Currency, Amount: b.Total,
 		ChargeOnFailure: b.ChargeOnFailure, CreatedAt: now, ExpiresAt: now.Add(e.cfg.ReservationTTL)}
 	got, err := e.withAccount(ctx, m.TenantID, func() (wallet.Result, error) { return e.cfg.Wallet.Reserve(ctx, res) })
@@ -187,17 +211,28 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 		return nil, nil, errs.E(errs.Internal, "billing: reserve %s: unexpected outcome %s", m.MessageID, got.Outcome)
 	}
 	held := got.Reservation
+	if held.State != wallet.Reserved {
+		// A replay of a message already settled: nothing to reserve, nothing to send.
+		return nil, nil, nil
+	}
 	if held.Amount.IsPositive() {
-		if _, _, err := e.cfg.Ledger.Post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency)); err != nil {
+		_, created, err := e.cfg.Ledger.Post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency))
+		if err != nil {
 			return nil, nil, fmt.Errorf("billing: record reservation %s in the ledger: %w", held.ID, err)
 		}
-	}
-	if got.Outcome == wallet.Done || held.State == wallet.Reserved {
-		charge := billing.Charge{ID: held.ID, TenantID: m.TenantID, MessageID: m.MessageID, Channel: m.Channel,
-			Status: billing.ChargeReserved, Amount: held.Amount, Charged: zero, Currency: held.Currency, Breakdown: b, CreatedAt: held.CreatedAt}
-		if err := e.charges.Add(ctx, charge); err != nil {
-			return nil, nil, fmt.Errorf("billing: record charge %s: %w", held.ID, err)
+		if !created && got.Outcome == wallet.Done {
+			// The wallet forgot this reservation (settled past its retention, or a
+			// flushed Redis) while the ledger has it: if it was settled, this is a late
+			// replay; undo the new wallet hold and stop.
+			if settled, err := e.settledBefore(ctx, m.TenantID, held.ID); err != nil || settled {
+				return nil, nil, err
+			}
 		}
+	}
+	charge := billing.Charge{ID: held.ID, TenantID: m.TenantID, MessageID: m.MessageID, Channel: m.Channel,
+		Status: billing.ChargeReserved, Amount: held.Amount, Charged: zero, Currency: held.Currency, Breakdown: b, CreatedAt: held.CreatedAt}
+	if err := e.charges.Add(ctx, charge); err != nil {
+		return nil, nil, fmt.Errorf("billing: record charge %s: %w", held.ID, err)
 	}
 	return &catalog.BillingAuthorized{
 		MessageRef:    catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: catalog.Channel(m.Channel)},

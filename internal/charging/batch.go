@@ -14,6 +14,8 @@ type batcher[T any] struct {
 	maxItems int
 	maxDelay time.Duration
 
+	flushing sync.WaitGroup // flushes in flight, which Close waits for
+
 	mu      sync.Mutex
 	pending []T
 	waiters []chan error
@@ -66,7 +68,9 @@ func (b *batcher[T]) take() {
 	}
 	items, waiters := b.pending, b.waiters
 	b.pending, b.waiters = nil, nil
+	b.flushing.Add(1)
 	go func() {
+		defer b.flushing.Done()
 		// The callers' contexts may end; the flush must not be cut short by them.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -77,10 +81,12 @@ func (b *batcher[T]) take() {
 	}()
 }
 
-// Close flushes what is pending; later Adds flush on their own.
+// Close flushes what is pending and waits for every flush in flight; later Adds
+// flush on their own.
 func (b *batcher[T]) Close() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.take()
 	b.closed = true
+	b.mu.Unlock()
+	b.flushing.Wait()
 }

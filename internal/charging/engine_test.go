@@ -2,6 +2,7 @@ package charging_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -26,11 +27,13 @@ func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // fixture is an engine over one backend, with a settable clock.
 type fixture struct {
-	ctx    context.Context
-	engine *charging.Engine
-	cfg    charging.Config
-	clock  *storetest.Clock
-	tenant string
+	// newWallet returns an empty wallet on the fixture's backend (a flushed Redis).
+	newWallet func() wallet.Wallet
+	ctx       context.Context
+	engine    *charging.Engine
+	cfg       charging.Config
+	clock     *storetest.Clock
+	tenant    string
 }
 
 // memory returns an engine over in-memory stores and wallet.
@@ -41,7 +44,9 @@ func memory(t *testing.T) *fixture {
 	cfg := charging.Config{Tenants: db.Tenants(), Cards: db.RateCards(), FX: db.FXRates(), Promos: db.Promos(),
 		Settings: db.BillingSettings(), Charges: db.Charges(), Wallet: wallet.NewMemory(clock.Now), Ledger: db.Ledger(),
 		Volume: charging.NewMemoryCounter(), Now: clock.Now}
-	return newFixture(t, cfg, clock)
+	f := newFixture(t, cfg, clock)
+	f.newWallet = func() wallet.Wallet { return wallet.NewMemory(clock.Now) }
+	return f
 }
 
 // real returns an engine over PostgreSQL and a Redis wallet, through the ledger batcher.
@@ -63,7 +68,13 @@ func real(t *testing.T) *fixture {
 	cfg := charging.Config{Tenants: db.Tenants(), Cards: db.RateCards(), FX: db.FXRates(), Promos: db.Promos(),
 		Settings: db.BillingSettings(), Charges: db.Charges(), Wallet: wallet.NewRedis(client, prefix+"wallet:"), Ledger: batcher,
 		Volume: charging.NewRedisCounter(client, prefix+"volume:"), Now: clock.Now}
-	return newFixture(t, cfg, clock)
+	f := newFixture(t, cfg, clock)
+	flushes := 0
+	f.newWallet = func() wallet.Wallet {
+		flushes++
+		return wallet.NewRedis(client, fmt.Sprintf("%swallet-%d:", prefix, flushes))
+	}
+	return f
 }
 
 func newFixture(t *testing.T, cfg charging.Config, clock *storetest.Clock) *fixture {

@@ -1,6 +1,7 @@
 package charging_test
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -308,6 +309,88 @@ func TestConcurrentReservesNeverOverdraw(t *testing.T) {
 		}
 		wg.Wait()
 		f.wantAccount(t, "0.500000000000000001", "0")
+		f.wantClean(t)
+	})
+}
+
+// A first-N-free promo prices the first messages at zero: they are authorized with
+// nothing reserved, settle to a zero charge, and the third message pays.
+func TestFirstNFreePromo(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "1", smsCard())
+		if _, err := f.cfg.Promos.Create(f.ctx, billing.Promo{Code: "WELCOME-" + f.tenant, TenantID: f.tenant,
+			Kind: billing.PromoFirstNFree, FreeCount: 2}); err != nil {
+			t.Fatal(err)
+		}
+		var amounts []string
+		for range 3 {
+			m := f.message("hi")
+			a, d := f.authorize(t, m)
+			if d != nil {
+				t.Fatalf("declined %+v", d)
+			}
+			amounts = append(amounts, a.Amount.String())
+			if s := f.settle(t, m, true); s.Committed == nil {
+				t.Fatalf("settle: %+v", s)
+			}
+			c := f.wantCharge(t, m.MessageID, billing.ChargeCommitted, a.Amount.String())
+			if c.Breakdown.PromoCode == "" && len(amounts) <= 2 {
+				t.Fatalf("free message %d has no promo in its breakdown: %+v", len(amounts), c.Breakdown)
+			}
+		}
+		if fmt.Sprint(amounts) != "[0 0 0.015]" {
+			t.Fatalf("amounts %v, want two free then 0.015", amounts)
+		}
+		f.wantAccount(t, "0.985", "0")
+		f.wantClean(t)
+	})
+}
+
+// The platform's price list (config/rate-card.json) is a valid card, and prices a
+// tenant that has no card of its own.
+func TestDefaultPriceList(t *testing.T) {
+	t.Parallel()
+	card, err := charging.LoadDefaultCard("../../config")
+	if err != nil || card == nil {
+		t.Fatalf("config/rate-card.json: %v", err)
+	}
+	f := memory(t)
+	f.cfg.DefaultCard = card
+	f = newFixture(t, f.cfg, f.clock)
+	// The tenant's own card takes effect only in an hour: until then the default prices.
+	f.withTenant(t, "EUR", "1", smsCard(func(c *billing.RateCard) {
+		c.EffectiveFrom = t0.Add(time.Hour)
+		c.Rates["sms"] = billing.ChannelRate{BaseRate: dec("0.5"), Unit: billing.PerMessage}
+	}))
+	a, d := f.authorize(t, f.message("hello"))
+	if d != nil || a.Amount.String() != "0.015" {
+		t.Fatalf("tenant priced by the default card: %+v %+v", a, d)
+	}
+	if c, _ := f.cfg.Charges.Get(f.ctx, f.tenant, a.ReservationID); c.Breakdown.RateCardID != "default" {
+		t.Fatalf("breakdown names card %q, want default", c.Breakdown.RateCardID)
+	}
+}
+
+// After the wallet forgot a settled message (a flushed Redis, or past its retention),
+// a replay of its authorize neither reserves nor authorizes it again.
+func TestReplayAfterTheWalletForgotASettledMessage(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "1", smsCard())
+		m := f.message("hello")
+		f.authorize(t, m)
+		f.settle(t, m, true)
+		f.cfg.Wallet = f.newWallet()
+		f = newFixture(t, f.cfg, f.clock)
+		f.tenant = m.TenantID
+		if a, d := f.authorize(t, m); a != nil || d != nil {
+			t.Fatalf("replay after the wallet forgot: authorized %+v declined %+v, want neither", a, d)
+		}
+		if s := f.settle(t, m, true); s.Committed == nil {
+			t.Fatalf("a second delivery: %+v, want the commit described again", s)
+		}
+		f.wantAccount(t, "0.985", "0")
 		f.wantClean(t)
 	})
 }

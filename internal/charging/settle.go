@@ -1,8 +1,10 @@
 package charging
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -36,6 +38,9 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 		return Settled{}, err
 	}
 	commit := delivered || charge.Breakdown.ChargeOnFailure
+	// The partner's share is worked out before the wallet moves: nothing that can fail
+	// on a lookup may sit between the wallet's commit and the ledger's.
+	partner, share := e.commission(ctx, charge)
 	var got wallet.Result
 	if commit {
 		got, err = e.withAccount(ctx, ref.TenantID, func() (wallet.Result, error) {
@@ -52,9 +57,10 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	switch got.Outcome {
 	case wallet.Done, wallet.Replayed:
 	case wallet.Settled:
-		// Settled the other way first (a release after a commit, or an expiry before a
-		// late delivery): the first settlement stands.
-		commit = got.Reservation.State == wallet.Committed
+		// Settled the other way first (a release after a commit, an expiry before a late
+		// delivery): the first settlement stands, and its own step wrote (or, redelivered,
+		// will write) the ledger. Describe it without touching the ledger.
+		return e.describe(charge, got), nil
 	case wallet.Unknown:
 		e.cfg.Logger.WarnContext(ctx, "billing: no reservation to settle", "tenant_id", ref.TenantID, "message_id", ref.MessageID)
 		return Settled{}, nil
@@ -63,10 +69,6 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	}
 	res := got.Reservation
 	if commit {
-		partner, share, err := e.commission(ctx, charge, res.Charged)
-		if err != nil {
-			return Settled{}, err
-		}
 		if res.Amount.IsPositive() {
 			tx := ledger.NewCommit(ref.TenantID, res.ID, res.Amount, res.Charged, res.Currency, partner, share)
 			if _, _, err := e.cfg.Ledger.Post(ctx, tx); err != nil {
@@ -81,6 +83,30 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	}
 	return Settled{Released: &catalog.BillingReleased{MessageRef: ref, ReservationID: res.ID, Amount: res.Amount,
 		Currency: res.Currency, Reason: catalog.ReleaseFailed, Available: got.Account.Available, ReservedAt: charge.CreatedAt}}, nil
+}
+
+// describe tells what became of a reservation settled earlier: the charge record when
+// it has the settlement, else the wallet's state.
+func (e *Engine) describe(c billing.Charge, got wallet.Result) Settled {
+	ref := catalog.MessageRef{MessageID: c.MessageID, TenantID: c.TenantID, Channel: catalog.Channel(c.Channel)}
+	committed := got.Reservation.State == wallet.Committed
+	charged := got.Reservation.Charged
+	reason := catalog.ReleaseFailed
+	switch c.Status {
+	case billing.ChargeCommitted:
+		committed, charged = true, c.Charged
+	case billing.ChargeReleased:
+		committed = false
+		if c.Reason != "" {
+			reason = c.Reason
+		}
+	}
+	if committed {
+		return Settled{Committed: &catalog.BillingCommitted{MessageRef: ref, ReservationID: c.ID, Amount: charged,
+			Currency: c.Currency, Available: got.Account.Available, ReservedAt: c.CreatedAt}}
+	}
+	return Settled{Released: &catalog.BillingReleased{MessageRef: ref, ReservationID: c.ID, Amount: c.Amount,
+		Currency: c.Currency, Reason: reason, Available: got.Account.Available, ReservedAt: c.CreatedAt}}
 }
 
 // release records a reservation's release in the ledger.
@@ -106,21 +132,32 @@ func (e *Engine) RecordReleased(ctx context.Context, r catalog.BillingReleased) 
 		Status: billing.ChargeReleased, Charged: zero, Reason: r.Reason, At: e.cfg.Now()})
 }
 
-// commission is the partner's share of a committed charge, from the charge's rate card.
-func (e *Engine) commission(ctx context.Context, c billing.Charge, charged decimal.Decimal) (account string, share decimal.Decimal, err error) {
+// commission is the partner's share of a charge committed in full, from the charge's
+// rate card. A card that cannot be read (a default price list replaced since) pays no
+// commission, logged: the charge itself must still settle.
+func (e *Engine) commission(ctx context.Context, c billing.Charge) (account string, share decimal.Decimal) {
 	card, err := e.card(ctx, c.Breakdown.RateCardID, c.Breakdown.RateCardVersion)
-	if err != nil || card.Commission == nil {
-		return "", zero, err
+	if err != nil {
+		e.cfg.Logger.WarnContext(ctx, "billing: no commission: rate card unreadable", "tenant_id", c.TenantID,
+			"reservation_id", c.ID, "rate_card_id", c.Breakdown.RateCardID, "version", c.Breakdown.RateCardVersion, "error", err)
+		return "", zero
 	}
-	share = card.Commission.Share(c.Channel, charged)
+	if card.Commission == nil {
+		return "", zero
+	}
+	share = card.Commission.Share(c.Channel, c.Amount)
 	if share.IsZero() {
-		return "", zero, nil
+		return "", zero
 	}
-	return ledger.PartnerCommission(card.Commission.PartnerID), share, nil
+	return ledger.PartnerCommission(card.Commission.PartnerID), share
 }
 
 // ExpireDue releases up to limit reservations whose time is up and returns what it
-// released. Any replica may run it: a reservation settled meanwhile is skipped.
+// released. Any replica may run it: a reservation settled meanwhile is skipped. Each
+// one is finished on its own (a detached context, the ledger's reserve posted again
+// in case its authorize never reached the ledger), so one failure neither strands
+// the others nor leaves a reservation released in the wallet and open in the ledger;
+// the first error is returned after the rest are done.
 func (e *Engine) ExpireDue(ctx context.Context, limit int) ([]catalog.BillingReleased, error) {
 	now := e.cfg.Now()
 	due, err := e.cfg.Wallet.Expired(ctx, now, limit)
@@ -128,28 +165,49 @@ func (e *Engine) ExpireDue(ctx context.Context, limit int) ([]catalog.BillingRel
 		return nil, err
 	}
 	var out []catalog.BillingReleased
+	var first error
 	for _, r := range due {
-		got, err := e.cfg.Wallet.Release(ctx, r.TenantID, r.ID)
+		rel, err := e.expire(context.WithoutCancel(ctx), r)
 		if err != nil {
-			return out, err
-		}
-		if got.Outcome != wallet.Done {
+			e.cfg.Logger.ErrorContext(ctx, "billing: expiring a reservation", "tenant_id", r.TenantID, "reservation_id", r.ID, "error", err)
+			first = cmp.Or(first, err)
 			continue
 		}
-		if err := e.release(ctx, got.Reservation); err != nil {
-			return out, err
+		if rel != nil {
+			out = append(out, *rel)
 		}
-		c, err := e.cfg.Charges.Get(ctx, r.TenantID, r.ID)
-		if err != nil {
-			// Released all the same; without its charge the event cannot name its channel.
-			e.cfg.Logger.WarnContext(ctx, "billing: expired reservation has no charge record", "tenant_id", r.TenantID, "reservation_id", r.ID, "error", err)
-			continue
-		}
-		out = append(out, catalog.BillingReleased{
-			MessageRef:    catalog.MessageRef{MessageID: c.MessageID, TenantID: r.TenantID, Channel: catalog.Channel(c.Channel)},
-			ReservationID: r.ID, Amount: got.Reservation.Amount, Currency: got.Reservation.Currency,
-			Reason: catalog.ReleaseExpired, Available: got.Account.Available, ReservedAt: c.CreatedAt,
-		})
 	}
-	return out, nil
+	return out, first
+}
+
+func (e *Engine) expire(ctx context.Context, r wallet.Reservation) (*catalog.BillingReleased, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	got, err := e.cfg.Wallet.Release(ctx, r.TenantID, r.ID)
+	if err != nil || got.Outcome != wallet.Done {
+		return nil, err
+	}
+	res := got.Reservation
+	if res.Amount.IsPositive() {
+		txs := []ledger.Transaction{
+			ledger.NewReserve(res.TenantID, res.ID, res.Amount, res.Currency),
+			ledger.NewRelease(res.TenantID, res.ID, res.Amount, res.Currency),
+		}
+		for _, tx := range txs {
+			if _, _, err := e.cfg.Ledger.Post(ctx, tx); err != nil {
+				return nil, fmt.Errorf("billing: record expiry of %s in the ledger: %w", res.ID, err)
+			}
+		}
+	}
+	c, err := e.cfg.Charges.Get(ctx, r.TenantID, r.ID)
+	if err != nil {
+		// Released all the same; without its charge the event cannot name its channel.
+		e.cfg.Logger.WarnContext(ctx, "billing: expired reservation has no charge record", "tenant_id", r.TenantID, "reservation_id", r.ID, "error", err)
+		return nil, nil
+	}
+	return &catalog.BillingReleased{
+		MessageRef:    catalog.MessageRef{MessageID: c.MessageID, TenantID: r.TenantID, Channel: catalog.Channel(c.Channel)},
+		ReservationID: r.ID, Amount: res.Amount, Currency: res.Currency,
+		Reason: catalog.ReleaseExpired, Available: got.Account.Available, ReservedAt: c.CreatedAt,
+	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -68,16 +69,29 @@ func (e *Engine) Thresholds(ctx context.Context, tenantID string) (Alerts, error
 }
 
 // TopUp credits a tenant's balance: the ledger first (the truth, idempotent on key),
-// then the wallet (idempotent on the ledger transaction's id; an account not loaded
-// yet will be loaded from the ledger, top-up included). It then re-checks the
+// then the wallet (idempotent on the ledger transaction's id). The account is loaded
+// into the wallet before the ledger post, so a concurrent load cannot snapshot the
+// balance without this top-up and then miss its credit. It then re-checks the
 // thresholds, so a top-up can reinstate a suspended tenant.
 func (e *Engine) TopUp(ctx context.Context, tenantID, key, reference string, amount decimal.Decimal, currency string) (ledger.Transaction, bool, Alerts, error) {
+	if _, err := e.Account(ctx, tenantID); err != nil {
+		return ledger.Transaction{}, false, Alerts{}, err
+	}
 	tx, created, err := e.cfg.Ledger.Post(ctx, ledger.NewTopup(tenantID, key, reference, amount, currency))
 	if err != nil {
 		return ledger.Transaction{}, false, Alerts{}, err
 	}
-	if _, _, err := e.cfg.Wallet.Credit(ctx, tenantID, tx.ID, amount); err != nil && !errors.Is(err, wallet.ErrNotLoaded) {
-		return tx, created, Alerts{}, fmt.Errorf("billing: credit top-up %s to the wallet: %w", tx.ID, err)
+	// A retried top-up (created false) is credited again only while the wallet still
+	// remembers its credit key, so an old Idempotency-Key reused never credits twice;
+	// a crash between the post and the credit is repaired by the client's retry.
+	if created || e.cfg.Now().Sub(tx.At) < wallet.DefaultCreditTTL-24*time.Hour {
+		// The money is in the ledger: credit the wallet even if the caller has gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, _, err := e.cfg.Wallet.Credit(cctx, tenantID, tx.ID, amount)
+		cancel()
+		if err != nil && !errors.Is(err, wallet.ErrNotLoaded) {
+			return tx, created, Alerts{}, fmt.Errorf("billing: credit top-up %s to the wallet: %w", tx.ID, err)
+		}
 	}
 	alerts, err := e.Thresholds(ctx, tenantID)
 	return tx, created, alerts, err

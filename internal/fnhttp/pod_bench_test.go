@@ -13,12 +13,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
@@ -31,6 +33,19 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 )
 
+// podCase is one function BenchmarkPod drives.
+type podCase struct {
+	def fn.Definition
+	typ string
+	ext map[string]string
+	// events, when set, builds the i-th event (before the clock starts) instead of
+	// a plain event of typ.
+	events func(b *testing.B, i int) event.Event
+	// setup, when set, builds the function's dependencies and its events together
+	// (the billing functions need the engine their events were priced by).
+	setup func(b *testing.B) (fn.Deps, func(b *testing.B, i int) event.Event)
+}
+
 // BenchmarkPod measures one function pod's capacity as config/scaling.yaml's
 // perPodTPS means it: the real Server (what `catalyst function NAME` runs) on a
 // loopback port, driven by 64 keep-alive HTTP clients posting binary-mode events.
@@ -39,22 +54,19 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkPod -benchtime 20000x ./internal/fnhttp/
 func BenchmarkPod(b *testing.B) {
-	for _, tc := range []struct {
-		def fn.Definition
-		typ string
-		ext map[string]string
-		// events, when set, builds the i-th event (before the clock starts) instead of
-		// a plain event of typ.
-		events func(b *testing.B, i int) event.Event
-	}{
-		{echo.Definition(), echo.PingType, nil, nil},
+	for _, tc := range []podCase{
+		{echo.Definition(), echo.PingType, nil, nil, nil},
 		{deadletter.Definition(), "io.catalyst.message.requested", map[string]string{
 			"knativeerrorcode": "503", "knativeerrordest": "http://sink", "knativeerrordata": "c2luayBzYXlzIG5v",
-		}, nil},
+		}, nil, nil},
 		// Each event creates a message in the in-memory store.
-		{messagerecord.Definition(), "", nil, requested},
+		{messagerecord.Definition(), "", nil, requested, nil},
 		// Each event is an SMS submitted over SMPP to a sandbox SMSC (receipts on).
-		{smssend.Definition(), "", nil, requested},
+		{smssend.Definition(), "", nil, authorized, nil},
+		// Billing: each function on in-memory stores (billingCases).
+		billingCase("billing-rate"), billingCase("billing-discount"), billingCase("billing-fees"),
+		billingCase("billing-tax"), billingCase("billing-fx"), billingCase("billing-reserve"),
+		billingCase("billing-settle"), billingCase("billing-record"), billingCase("billing-thresholds"),
 	} {
 		b.Run(tc.def.Name, func(b *testing.B) {
 			// Logs are formatted (to io.Discard) so the dead-letter figure includes its log line.
@@ -62,6 +74,9 @@ func BenchmarkPod(b *testing.B) {
 			deps := fn.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Messages: db.Messages()}
 			if tc.def.Name == smssend.Name {
 				deps = smsDeps(b, deps)
+			}
+			if tc.setup != nil {
+				deps, tc.events = tc.setup(b)
 			}
 			f, err := tc.def.New(deps)
 			if err != nil {
@@ -130,6 +145,24 @@ func BenchmarkPod(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// authorized builds a valid io.catalyst.billing.authorized for a new SMS.
+func authorized(b *testing.B, i int) event.Event {
+	req := requested(b, i)
+	var m catalog.MessageRequested
+	if err := req.DataAs(&m); err != nil {
+		b.Fatal(err)
+	}
+	e, err := catalog.New(catalog.BillingAuthorizedType, "/bench", catalog.BillingAuthorized{
+		MessageRef: catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: "sms"}, ReservationID: m.MessageID,
+		Amount: decimal.RequireFromString("0.015"), Currency: "EUR", Rate: decimal.RequireFromString("0.015"),
+		ExpiresAt: time.Now().Add(time.Hour), Message: m,
+	}, map[string]string{"tenantid": m.TenantID, "channel": "sms", "messageid": m.MessageID, "partitionkey": m.MessageID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
 }
 
 // requested builds a valid io.catalyst.message.requested for a new message.

@@ -102,20 +102,11 @@ func (s *Server) tenant(h http.HandlerFunc) http.Handler {
 // param). Another tenant's id answers 404, exactly as an unknown id would: a tenant
 // cannot even learn that another tenant exists.
 func (s *Server) adminOrSelf(param string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.isAdmin(r) {
-			h(w, r)
-			return
-		}
-		t, err := s.authenticate(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if t.ID != r.PathValue(param) {
+	return s.adminOrTenant(func(w http.ResponseWriter, r *http.Request) {
+		if t := tenantFrom(r.Context()); t.ID != "" && t.ID != r.PathValue(param) {
 			s.writeError(w, r, errs.E(errs.NotFound, "tenant %s not found", r.PathValue(param)))
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), tenantKey, t)))
+		h(w, r)
 	})
 }

@@ -9,17 +9,21 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
-const billingUsage = `usage: catalyst billing <rebuild|verify> [-json]
+const billingUsage = `usage: catalyst billing <rebuild|verify|close-month> [-json]
 
   rebuild   reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)
   verify    check every account's balance = opening + credits - debits, every
             currency sums to zero, and the wallet matches the ledger (balances, blocked
             amounts, open reservations); exits non-zero when anything is off
+  close-month -month YYYY-MM [-tenant ID]
+            charge every contract tenant's shortfall below its monthly minimum
+            (once per tenant and month, however often it runs)
 
-Both read DATABASE_URL and REDIS_URL.
+All read DATABASE_URL, REDIS_URL and CATALYST_REDIS_PREFIX.
 `
 
 // runBilling runs `catalyst billing rebuild|verify`.
@@ -31,6 +35,8 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	fs := flag.NewFlagSet("billing "+args[0], flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	configDir := fs.String("config-dir", "config", "directory of the platform's configuration (rate-card.json)")
+	month := fs.String("month", "", "close-month: the calendar month, YYYY-MM")
+	only := fs.String("tenant", "", "close-month: only this tenant")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -50,6 +56,7 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	defer closeEngine()
 	switch args[0] {
 	case "rebuild":
+		fmt.Fprintln(out, "rebuild: run it with traffic stopped; reservations in flight are re-read from the ledger")
 		n, err := engine.Rebuild(ctx)
 		if err != nil {
 			return err
@@ -86,7 +93,43 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 			return fmt.Errorf("billing verify: %d problems", len(rep.Problems))
 		}
 		return nil
+	case "close-month":
+		return closeMonth(ctx, engine, out, *month, *only, *asJSON)
 	}
 	fmt.Fprint(out, billingUsage)
 	return fmt.Errorf("billing: unknown subcommand %q", args[0])
+}
+
+// closeMonth runs Engine.CloseMonth for one tenant or every tenant of the ledger.
+func closeMonth(ctx context.Context, engine *charging.Engine, out io.Writer, month, only string, asJSON bool) error {
+	if month == "" {
+		return fmt.Errorf("billing close-month: -month YYYY-MM is required")
+	}
+	tenants := []string{only}
+	if only == "" {
+		var err error
+		if tenants, err = engine.LedgerTenants(ctx); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(out)
+	for _, id := range tenants {
+		c, err := engine.CloseMonth(ctx, id, month)
+		if err != nil {
+			return fmt.Errorf("close %s for tenant %s: %w", month, id, err)
+		}
+		switch {
+		case asJSON:
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		case c.Shortfall.IsPositive():
+			state := "charged"
+			if c.Owed {
+				state = "OWED (the balance cannot cover it)"
+			}
+			fmt.Fprintf(out, "%s %s: minimum %s, spend %s, shortfall %s %s\n", id, month, c.Minimum, c.Spend, c.Shortfall, state)
+		}
+	}
+	return nil
 }

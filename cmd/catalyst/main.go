@@ -26,6 +26,7 @@ commands:
   migrate             apply pending PostgreSQL migrations to DATABASE_URL
   billing rebuild     reload the wallet (Redis) from the ledger (PostgreSQL)
   billing verify      check the ledger and the wallet agree (exit 1 when not)
+  billing close-month charge contract minimums' shortfalls for a month
   smsc-sim            run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)
   functions           list the registered functions
 

@@ -394,3 +394,43 @@ func TestReplayAfterTheWalletForgotASettledMessage(t *testing.T) {
 		f.wantClean(t)
 	})
 }
+
+// A contract's monthly minimum: the month's committed spend falls short, the
+// shortfall is charged once however often the month is closed.
+func TestCloseMonthChargesTheContractShortfallOnce(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "10", smsCard(func(c *billing.RateCard) {
+			c.Rates["sms"] = billing.ChannelRate{BaseRate: dec("0.5"), Unit: billing.PerMessage}
+			c.Contract = &billing.Contract{MonthlyMinimum: dec("2")}
+			c.EffectiveFrom = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+		}))
+		for range 2 {
+			m := f.message("hi")
+			f.authorize(t, m)
+			f.settle(t, m, true)
+		}
+		for range 2 {
+			got, err := f.engine.CloseMonth(f.ctx, f.tenant, billing.MonthOf(t0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Spend.String() != "1" || got.Shortfall.String() != "1" {
+				t.Fatalf("close: %+v, want spend 1 and shortfall 1", got)
+			}
+		}
+		f.wantAccount(t, "8", "0") // 10 − 2 × 0.5 − the shortfall 1, once
+		f.wantCharge(t, "contract-"+billing.MonthOf(t0), billing.ChargeCommitted, "1")
+		if got, err := f.engine.CloseMonth(f.ctx, f.tenant, "2026-10"); err != nil || !got.Shortfall.Equal(dec("2")) || !got.Charged {
+			t.Fatalf("an idle month: %+v %v, want the whole minimum charged", got, err)
+		}
+		if got, err := f.engine.CloseMonth(f.ctx, f.tenant, "2026-09"); err != nil || !got.Shortfall.IsZero() {
+			t.Fatalf("a month before the contract: %+v %v, want nothing", got, err)
+		}
+		if got, err := f.engine.CloseMonth(f.ctx, f.tenant, "2026-08"); err != nil || got.Charged {
+			t.Fatalf("%+v %v", got, err)
+		}
+		f.wantAccount(t, "6", "0")
+		f.wantClean(t)
+	})
+}

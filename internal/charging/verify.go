@@ -163,15 +163,13 @@ func tenantAccount(account string) (id, kind string, ok bool) {
 // tenant's in-flight reservations are re-read mid-flight). It returns how many
 // accounts it loaded.
 func (e *Engine) Rebuild(ctx context.Context) (int, error) {
-	totals, err := e.cfg.Ledger.Accounts(ctx)
+	known, err := e.LedgerTenants(ctx)
 	if err != nil {
 		return 0, err
 	}
 	ids := map[string]bool{}
-	for _, t := range totals {
-		if id, _, ok := tenantAccount(t.Account); ok {
-			ids[id] = true
-		}
+	for _, id := range known {
+		ids[id] = true
 	}
 	loaded, err := e.cfg.Wallet.Tenants(ctx)
 	if err != nil {
@@ -193,4 +191,22 @@ func (e *Engine) Rebuild(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// LedgerTenants returns, sorted, every tenant the ledger holds money for.
+func (e *Engine) LedgerTenants(ctx context.Context) ([]string, error) {
+	totals, err := e.cfg.Ledger.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, t := range totals {
+		if id, _, ok := tenantAccount(t.Account); ok && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }

@@ -77,7 +77,7 @@ func (s *LedgerStore) PostBatch(ctx context.Context, txs []ledger.Transaction) (
 	first := map[ledgerKey]int{} // the first valid item of each key in the batch
 	for i, tx := range txs {
 		k := ledgerKey{tx.TenantID, tx.Key}
-		if j, ok := first[k]; ok && out[j].Err != nil && tx.Validate() == nil {
+		if j, ok := first[k]; ok && out[j].Err != nil && tx.Validate() == nil && tx.Fingerprint() == txs[j].Fingerprint() {
 			out[i].Err = out[j].Err // as postgres answers it: a retry of the failed first
 			continue
 		}

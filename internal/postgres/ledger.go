@@ -114,6 +114,11 @@ func (s *LedgerStore) PostBatch(ctx context.Context, txs []ledger.Transaction) (
 	for i, f := range dups {
 		r := results[f.i]
 		switch {
+		case errs.CodeOf(r.Err) == errs.Conflict && txs[i].Fingerprint() != f.fp:
+			// The first was refused for postings other than those recorded; this one
+			// may be the recorded transaction's own retry: answer it on its own.
+			rec, created, err := s.Post(ctx, txs[i])
+			out[i] = ledger.Posted{Transaction: rec, Created: created, Err: err}
 		case r.Err != nil:
 			out[i].Err = r.Err
 		case txs[i].Fingerprint() != f.fp:

@@ -36,6 +36,7 @@ type BillingRating struct {
 	Usage     billing.Usage     `json:"usage" jsonschema_description:"What the message consumes, as the rate card counts it."`
 	Breakdown billing.Breakdown `json:"breakdown" jsonschema_description:"The price so far: each step fills its part."`
 	B2B       bool              `json:"b2b,omitempty" jsonschema_description:"The tenant is a business (tax exemption)."`
+	Currency  string            `json:"currency,omitempty" jsonschema_description:"The tenant's billing currency (ISO 4217), which the fx step converts to."`
 }
 
 // Decline reasons, the values of BillingDeclined.Reason.

@@ -71,7 +71,7 @@ func (e *Engine) Rate(ctx context.Context, m catalog.MessageRequested) (catalog.
 	if err != nil {
 		return catalog.BillingRating{}, nil, err
 	}
-	return catalog.BillingRating{Message: m, Usage: u, Breakdown: b, B2B: s.B2B}, nil, nil
+	return catalog.BillingRating{Message: m, Usage: u, Breakdown: b, B2B: s.B2B, Currency: t.Currency}, nil, nil
 }
 
 // settledBefore reports whether a reservation the wallet just re-made was already
@@ -165,18 +165,22 @@ func (e *Engine) Tax(ctx context.Context, r *catalog.BillingRating) error {
 // FX converts to the tenant's currency at the rate valid when the message was
 // requested, then computes tax and total. A missing rate declines the message.
 func (e *Engine) FX(ctx context.Context, r *catalog.BillingRating) (*Declined, error) {
-	t, err := e.cfg.Tenants.GetTenant(ctx, r.Message.TenantID)
-	if err != nil {
-		return nil, err
+	currency := r.Currency // the rate step read the tenant; an older event may lack it
+	if currency == "" {
+		t, err := e.cfg.Tenants.GetTenant(ctx, r.Message.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		currency = t.Currency
 	}
-	rate, err := e.cfg.FX.Rate(ctx, r.Breakdown.CardCurrency, t.Currency, r.Usage.At)
+	rate, err := e.cfg.FX.Rate(ctx, r.Breakdown.CardCurrency, currency, r.Usage.At)
 	if errs.CodeOf(err) == errs.NotFound {
-		return decline(r.Message, catalog.DeclineNoRate, "no FX rate from %s to %s", r.Breakdown.CardCurrency, t.Currency), nil
+		return decline(r.Message, catalog.DeclineNoRate, "no FX rate from %s to %s", r.Breakdown.CardCurrency, currency), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.Breakdown.ApplyFX(t.Currency, rate.Rate)
+	r.Breakdown.ApplyFX(currency, rate.Rate)
 	return nil, nil
 }
 

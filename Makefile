@@ -30,6 +30,10 @@ bench:
 	$(GO) test -run '^$$' -bench Price -benchtime 2s -count 3 ./internal/billing
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 3 ./internal/wallet
 	$(GO) test -run '^$$' -bench 'Ledger|PostgresCopyRaw' -benchtime 3s -count 3 ./internal/postgres
+	$(GO) test -run '^$$' -bench BenchmarkScreenFused -benchtime 200000x -count 5 ./internal/screening/
+	$(GO) test -run '^$$' -bench 'BenchmarkPod/firewall|BenchmarkChainHTTP' -benchtime 20000x -count 3 ./internal/fnhttp/
+	$(GO) test -run '^$$' -bench 'Scan' -benchmem -count 3 ./internal/firewall/dpi
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/velocity
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -7,6 +7,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/functions/billing"
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
+	"github.com/catalyst-cpaas/catalyst/functions/firewall"
 	"github.com/catalyst-cpaas/catalyst/functions/messagerecord"
 	"github.com/catalyst-cpaas/catalyst/functions/smssend"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
@@ -20,5 +21,6 @@ func Registry() (*fn.Registry, error) {
 		messagerecord.Definition(),
 		smssend.Definition(),
 	}
+	defs = append(defs, firewall.Definitions()...)
 	return fn.NewRegistry(append(defs, billing.Definitions()...)...)
 }

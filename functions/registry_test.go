@@ -34,6 +34,11 @@ func TestRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeEngine()
+	wall, closeWall, err := st.Firewall(context.Background(), nil, "../config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeWall()
 	for _, d := range defs {
 		if seen[d.Name] {
 			t.Errorf("function %q listed twice", d.Name)
@@ -42,7 +47,7 @@ func TestRegistry(t *testing.T) {
 		if strings.TrimSpace(d.Description) == "" {
 			t.Errorf("function %q has no Description (catalyst functions prints it)", d.Name)
 		}
-		f, err := d.New(fn.Deps{Tenants: st.Tenants, Messages: st.Messages, ConfigDir: "../config", Emitter: discardEmitter{}, Billing: engine,
+		f, err := d.New(fn.Deps{Tenants: st.Tenants, Messages: st.Messages, ConfigDir: "../config", Emitter: discardEmitter{}, Billing: engine, Firewall: wall,
 			SandboxSMSC: "127.0.0.1:1"}) // nothing listens there: connectors start, unbound
 		if err != nil {
 			t.Errorf("function %q: New with in-memory stores: %v", d.Name, err)

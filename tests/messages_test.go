@@ -127,9 +127,9 @@ func messageLifecycle(t *testing.T, env []string) {
 	// History is in recorded order; requested and sent race (two triggers see the
 	// request at once), so compare as a set.
 	sort.Strings(types)
-	if strings.Join(types, ",") != "io.catalyst.message.delivered,io.catalyst.message.requested,io.catalyst.message.sent" ||
+	if strings.Join(types, ",") != "io.catalyst.message.delivered,io.catalyst.message.requested,io.catalyst.message.screened,io.catalyst.message.sent" ||
 		m.Channel != "sms" || m.To != "+447911123456" {
-		t.Fatalf("message %+v: want requested, sent, delivered for sms to +447911123456", m)
+		t.Fatalf("message %+v: want requested, screened, sent, delivered for sms to +447911123456", m)
 	}
 	// A late duplicate of sent (as a redelivery would bring) moves nothing back.
 	sent := catalog.MessageSent{MessageRef: catalog.MessageRef{MessageID: first.MessageID, TenantID: acme.TenantID, Channel: "sms"},
@@ -144,7 +144,7 @@ func messageLifecycle(t *testing.T, env []string) {
 	}
 	testenv.WaitFor(t, "the late event in the history", func() bool {
 		status, _ := call(t, "GET", p.APIURL+"/api/v1/messages/"+first.MessageID, acme.APIKey, nil, nil, &m)
-		return status == http.StatusOK && len(m.History) == 4
+		return status == http.StatusOK && len(m.History) == 5
 	})
 	if m.Status != "delivered" {
 		t.Fatalf("a late sent moved a delivered message back to %s", m.Status)

@@ -20,7 +20,13 @@ import (
 // waits until it listens.
 func startSMSC(t *testing.T, addr string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(binary, "smsc-sim", "-addr", addr, "-receipt-delay", "300ms")
+	return startSMSCDelayed(t, addr, "300ms")
+}
+
+// startSMSCDelayed is startSMSC with its receipts sent receiptDelay after a submit.
+func startSMSCDelayed(t *testing.T, addr, receiptDelay string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(binary, "smsc-sim", "-addr", addr, "-receipt-delay", receiptDelay)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +170,9 @@ func carriersAt(t *testing.T, addr, receiptTimeout string) string {
 func TestPendingReceiptsSurviveAConnectorCrash(t *testing.T) {
 	t.Parallel()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	startSMSC(t, addr)
+	// Receipts come late enough that all ten messages are sent (through the firewall
+	// and billing first) before the first receipt, so the kill falls in between.
+	startSMSCDelayed(t, addr, "3s")
 	cfgDir := carriersAt(t, addr, "1h")
 	env := []string{"CATALYST_ADMIN_TOKEN=" + adminToken, "DATABASE_URL=" + testenv.Postgres(t), "REDIS_URL="}
 	first := startDev(t, env, "--smsc-addr", "", "--config", cfgDir)
@@ -177,7 +185,7 @@ func TestPendingReceiptsSurviveAConnectorCrash(t *testing.T) {
 			MessageID string `json:"message_id"`
 		}
 		if status, body := call(t, "POST", first.APIURL+"/api/v1/sms/send", acme.APIKey,
-			map[string]any{"to": "+447911123456", "message": fmt.Sprintf("survive %d", i)}, nil, &got); status != http.StatusAccepted {
+			map[string]any{"to": "+447911123456", "message": fmt.Sprintf("survive restart %d", i)}, nil, &got); status != http.StatusAccepted {
 			t.Fatalf("send %d: %d %s", i, status, body)
 		}
 		ids[i] = got.MessageID
@@ -195,7 +203,7 @@ func TestPendingReceiptsSurviveAConnectorCrash(t *testing.T) {
 		}
 		return true
 	})
-	first.Kill(t) // receipts (300ms later) find no receiver: the SMSC keeps them
+	first.Kill(t) // receipts (3s later) find no receiver: the SMSC keeps them
 	second := startDev(t, env, "--smsc-addr", "", "--config", cfgDir)
 	testenv.WaitFor(t, "every message delivered after the restart", func() bool {
 		for _, id := range ids {

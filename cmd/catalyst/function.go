@@ -49,8 +49,13 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer closeEngine()
+	wall, closeWall, err := st.Firewall(ctx, log, *configDir)
+	if err != nil {
+		return err
+	}
+	defer closeWall()
 	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending,
-		Billing: engine}
+		Billing: engine, Firewall: wall}
 	if sink := os.Getenv("K_SINK"); sink != "" { // set by a Knative SinkBinding
 		deps.Emitter = &broker.HTTPEmitter{URL: sink}
 	}

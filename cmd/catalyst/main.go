@@ -27,6 +27,10 @@ commands:
   billing rebuild     reload the wallet (Redis) from the ledger (PostgreSQL)
   billing verify      check the ledger and the wallet agree (exit 1 when not)
   billing close-month charge contract minimums' shortfalls for a month
+  firewall train      train the firewall's content model on a labelled TSV
+  firewall eval       spam caught, blocked ham, accuracy and MCC of a model on a labelled TSV
+  firewall split      split a labelled TSV into training and held-out parts (stratified)
+  firewall replay     re-decide stored firewall decisions under a changed rule set
   smsc-sim            run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)
   functions           list the registered functions
 
@@ -61,6 +65,8 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return runMigrate(ctx, out)
 	case "billing":
 		return runBilling(ctx, args[1:], out, log)
+	case "firewall":
+		return runFirewall(ctx, args[1:], out, log)
 	case "functions":
 		return listFunctions(out)
 	case "help", "-h", "--help":

@@ -37,8 +37,8 @@ func Definitions() []fn.Definition {
 	return []fn.Definition{
 		{
 			Name:        "billing-rate",
-			Description: "Billing authorize, step 1: finds the tenant's rate card in force and prices the message's base (units, time band, destination, operator, media).",
-			Consumes:    []string{catalog.MessageRequestedType},
+			Description: "Billing authorize, step 1: takes a message the firewall passed, finds the tenant's rate card in force and prices the message's base (units, time band, destination, operator, media).",
+			Consumes:    []string{catalog.MessageScreenedType},
 			Produces:    []string{catalog.BillingRatingType, catalog.BillingDeclinedType},
 			New:         withEngine("billing-rate", func(e *charging.Engine, _ fn.Deps) fn.Function { return rate{engine: e} }),
 		},
@@ -138,17 +138,23 @@ func decode(e event.Event, v any) error {
 	return nil
 }
 
-// rate starts the authorize Sequence from a requested message.
+// rate starts the authorize Sequence from a message the firewall passed.
 type rate struct{ engine *charging.Engine }
 
 func (f rate) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	if e.Type() != catalog.MessageRequestedType {
+	if e.Type() != catalog.MessageScreenedType {
 		return &e, nil
 	}
-	var m catalog.MessageRequested
-	if err := decode(e, &m); err != nil {
+	var screened catalog.MessageScreened
+	if err := decode(e, &screened); err != nil {
 		return nil, err
 	}
+	if screened.Decision != catalog.DecisionPass {
+		// The Trigger takes only pass; anything else must not be priced, nor go back
+		// to the broker a second time.
+		return nil, nil
+	}
+	m := screened.Message
 	r, d, err := f.engine.Rate(ctx, m)
 	if err != nil || d != nil {
 		if err != nil {

@@ -38,7 +38,14 @@ func (x *fixture) ref() catalog.MessageRef {
 
 func (x *fixture) event(t *testing.T, typ string, data any) event.Event {
 	t.Helper()
-	e, err := catalog.New(typ, "/test", data, map[string]string{"tenantid": tenantID, "channel": "sms", "messageid": x.id, "partitionkey": x.id})
+	ext := map[string]string{"tenantid": tenantID, "channel": "sms", "messageid": x.id, "partitionkey": x.id}
+	if d, ok := data.(catalog.MessageScreened); ok {
+		ext["decision"] = d.Decision
+		d.Message = catalog.MessageRequested{MessageID: x.id, TenantID: tenantID, Channel: "sms", To: "+447911123456",
+			Content: catalog.Content{Type: "text", Text: "hi"}}
+		data = d
+	}
+	e, err := catalog.New(typ, "/test", data, ext)
 	if err != nil {
 		t.Fatalf("build %s: %v", typ, err)
 	}
@@ -73,7 +80,7 @@ func (x *fixture) get(t *testing.T) message.Message {
 func TestEveryMessageEventMovesTheStatus(t *testing.T) {
 	t.Parallel()
 	screened := func(decision string) catalog.MessageScreened {
-		return catalog.MessageScreened{Decision: decision, Phase: "content", Score: 0.1}
+		return catalog.MessageScreened{Decision: decision, Phase: "decide", Risk: 10}
 	}
 	tests := []struct {
 		name string

@@ -22,6 +22,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
+	"github.com/catalyst-cpaas/catalyst/internal/screening"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
@@ -50,6 +51,8 @@ type Options struct {
 	Promos    billing.Promos
 	Charges   billing.Charges
 	Billing   *charging.Engine
+	// Firewall serves the reputation, review-queue and decision endpoints.
+	Firewall *screening.Engine
 	// Limiter and Limits throttle sending (429 with Retry-After); a nil Limiter sends
 	// unthrottled.
 	Limiter ratelimit.Limiter
@@ -128,6 +131,13 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v2/promo-codes/{code}", s.admin(s.getPromo)},
 		{"POST", "/api/v2/transactions/list", s.adminOrTenant(s.listTransactions)},
 		{"GET", "/api/v2/transactions/{id}", s.adminOrTenant(s.getTransaction)},
+		{"POST", "/api/v2/firewall/reputation", s.adminOrTenant(s.addReputation)},
+		{"GET", "/api/v2/firewall/reputation", s.adminOrTenant(s.listReputation)},
+		{"GET", "/api/v2/firewall/reviews", s.adminOrTenant(s.listReviews)},
+		{"GET", "/api/v2/firewall/reviews/{id}", s.adminOrTenant(s.getReview)},
+		{"POST", "/api/v2/firewall/reviews/{id}/approve", s.admin(s.approveReview)},
+		{"POST", "/api/v2/firewall/reviews/{id}/reject", s.admin(s.rejectReview)},
+		{"GET", "/api/v2/firewall/decisions", s.adminOrTenant(s.listDecisions)},
 		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},
 		{"GET", "/api/v1/messages", s.tenant(s.listMessages)},
 		{"GET", "/api/v1/messages/{id}", s.tenant(s.getMessage)},

@@ -14,6 +14,7 @@ const (
 	ExtMessageID    = "messageid"    // the message the event is about
 	ExtPartitionKey = "partitionkey" // the Kafka record key: one key, one partition, one order
 	ExtTraceParent  = "traceparent"  // W3C trace context; optional on every type
+	ExtDecision     = "decision"     // message.screened: the firewall's decision (pass, block, hold, throttle)
 )
 
 // Producers and consumers that are not functions of the registry.

@@ -3,21 +3,28 @@ package catalog
 // Planned function names, from the architecture (docs/architecture.md): the firewall
 // and billing Sequences, and one sender and one delivery-report handler per channel.
 const (
-	firewall          = "firewall"
-	billingRate       = "billing-rate"
-	billingDiscount   = "billing-discount"
-	billingFees       = "billing-fees"
-	billingTax        = "billing-tax"
-	billingFX         = "billing-fx"
-	billingReserve    = "billing-reserve"
-	billingSettle     = "billing-settle"
-	billingRecord     = "billing-record"
-	billingThresholds = "billing-thresholds"
-	channelSend       = "<channel>-send"
-	smsSend           = "sms-send"
-	channelDLR        = "<channel>-dlr"
-	messageRecord     = "message-record"
-	echo              = "echo"
+	firewallPreprocess = "firewall-preprocess"
+	firewallDPI        = "firewall-dpi"
+	firewallVelocity   = "firewall-velocity"
+	firewallReputation = "firewall-reputation"
+	firewallFraud      = "firewall-fraud"
+	firewallRules      = "firewall-rules"
+	firewallDecide     = "firewall-decide"
+	firewallRelease    = "firewall-release"
+	billingRate        = "billing-rate"
+	billingDiscount    = "billing-discount"
+	billingFees        = "billing-fees"
+	billingTax         = "billing-tax"
+	billingFX          = "billing-fx"
+	billingReserve     = "billing-reserve"
+	billingSettle      = "billing-settle"
+	billingRecord      = "billing-record"
+	billingThresholds  = "billing-thresholds"
+	channelSend        = "<channel>-send"
+	smsSend            = "sms-send"
+	channelDLR         = "<channel>-dlr"
+	messageRecord      = "message-record"
+	echo               = "echo"
 )
 
 // messageExtensions are required on every event about one message: they route it
@@ -28,6 +35,9 @@ var messageExtensions = []string{ExtTenantID, ExtChannel, ExtMessageID, ExtParti
 // so one tenant's balance and status events stay in order.
 var tenantExtensions = []string{ExtTenantID, ExtPartitionKey}
 
+// screenedExtensions adds the decision, so Triggers route on it (billing takes pass).
+var screenedExtensions = append(append([]string(nil), messageExtensions...), ExtDecision)
+
 // entries is the catalogue, in the order of a message's life. Adding a type means a
 // Go type in its entity's file, an entry here, an example in the tests, and
 // regenerating docs/events.md.
@@ -37,13 +47,26 @@ func entries() []Entry {
 			Type:        MessageRequestedType,
 			Description: "A send request was accepted: through the messages API, or posted to the broker as a raw CloudEvent. Bad input never gets this far (the API answers 4xx and emits nothing).",
 			Extensions:  messageExtensions, Data: MessageRequested{},
-			Producers: []string{API, Integrators}, Consumers: []string{firewall, billingRate, messageRecord},
+			Producers: []string{API, Integrators}, Consumers: []string{firewallPreprocess, messageRecord},
+		},
+		{
+			Type:        FirewallScreeningType,
+			Description: "Inside the firewall Sequence only: a message and what the phases found so far, passed from phase to phase (preprocess, dpi, velocity, reputation, fraud, rules, decide). Integrators never see it.",
+			Extensions:  messageExtensions, Data: FirewallScreening{},
+			Producers: []string{firewallPreprocess, firewallDPI, firewallVelocity, firewallReputation, firewallFraud, firewallRules},
+			Consumers: []string{firewallDPI, firewallVelocity, firewallReputation, firewallFraud, firewallRules, firewallDecide},
 		},
 		{
 			Type:        MessageScreenedType,
-			Description: "The firewall decided on a message. Only decision pass goes on to billing; block is final, hold waits in the review queue, throttle is over a velocity limit.",
-			Extensions:  messageExtensions, Data: MessageScreened{},
-			Producers: []string{firewall}, Consumers: []string{messageRecord}, Planned: true,
+			Description: "The firewall decided on a message (the decision extension carries the decision). Only pass goes on to billing; block is final, hold waits in the review queue for an operator (or the SLA's default action), throttle waits for its release time and then comes again as a pass.",
+			Extensions:  screenedExtensions, Data: MessageScreened{},
+			Producers: []string{firewallDecide, firewallRelease, API}, Consumers: []string{billingRate, messageRecord, firewallRelease, Integrators},
+		},
+		{
+			Type:        FraudAlertType,
+			Description: "The firewall blocked a message: its risk, the rules and indicators behind it and an explanation.",
+			Extensions:  messageExtensions, Data: FraudAlert{},
+			Producers: []string{firewallDecide, firewallRelease, API}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        BillingRatingType,

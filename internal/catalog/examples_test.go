@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/firewall"
 )
 
 // Example identities, shared by the tests.
@@ -32,6 +33,11 @@ func examples() map[string]example {
 	msg := func() map[string]string {
 		return map[string]string{ExtTenantID: exTenant, ExtChannel: "sms", ExtMessageID: exMessage, ExtPartitionKey: exMessage}
 	}
+	screened := func() map[string]string {
+		m := msg()
+		m[ExtDecision] = DecisionPass
+		return m
+	}
 	tenant := func() map[string]string {
 		return map[string]string{ExtTenantID: exTenant, ExtPartitionKey: exTenant}
 	}
@@ -48,7 +54,15 @@ func examples() map[string]example {
 			MessageID: exMessage, TenantID: exTenant, Channel: "sms", To: "+447700900123",
 			Content: Content{Type: "text", Text: "hello"},
 		}, msg()},
-		MessageScreenedType: {MessageScreened{MessageRef: ref, Decision: DecisionPass, Phase: "content", Score: 0.12}, msg()},
+		MessageScreenedType: {MessageScreened{MessageRef: ref, Decision: DecisionPass, Recommended: DecisionPass, Phase: "decide", Risk: 4,
+			Explanation: "no indicators", Message: requested}, screened()},
+		FirewallScreeningType: {FirewallScreening{Message: requested, Screen: firewall.Screen{
+			Message:  firewall.Message{ID: exMessage, TenantID: exTenant, Channel: "sms", To: "+447700900123", ContentType: "text", Text: "hello", At: at},
+			Features: firewall.Features{ValidNumber: true, Destination: "447700900123", Country: "GB", NumberType: "mobile", Encoding: "gsm7", Length: 5, Segments: 1},
+			Done:     []string{"preprocess"}}}, msg()},
+		FraudAlertType: {FraudAlert{MessageRef: ref, Risk: 100, Rules: []string{"banking-phishing"}, To: "+447700900123", Phase: "rules",
+			Indicators:  []firewall.Indicator{{Code: "rule.block", Phase: "rules", Weight: 100, Detail: "banking-phishing"}},
+			Explanation: "rule banking-phishing (critical): block"}, msg()},
 		BillingAuthorizedType: {BillingAuthorized{
 			MessageRef: ref, ReservationID: exReservation, Amount: price, Currency: "EUR", Rate: price, ExpiresAt: at.Add(time.Hour),
 			Message: requested,

@@ -23,7 +23,7 @@ import (
 
 // dataFieldOf pairs each routing extension with the data field that names the same
 // thing; when the type requires the extension, the two must agree.
-var dataFieldOf = map[string]string{ExtTenantID: "tenant_id", ExtMessageID: "message_id", ExtChannel: "channel"}
+var dataFieldOf = map[string]string{ExtTenantID: "tenant_id", ExtMessageID: "message_id", ExtChannel: "channel", ExtDecision: "decision"}
 
 // Validate checks e against the catalogue and returns nil or an *errs.Error with code
 // Invalid listing every problem by attribute name or, for the data, "data" plus the

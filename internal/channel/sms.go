@@ -28,6 +28,25 @@ var gsmCost = func() map[rune]int {
 	return m
 }()
 
+// gsmASCII is gsmCost for ASCII, where most text is: an array index instead of a map
+// look-up per character (0: not in GSM 03.38).
+var gsmASCII = func() (t [128]int8) {
+	for r, c := range gsmCost {
+		if r < 128 {
+			t[r] = int8(c)
+		}
+	}
+	return t
+}()
+
+// costOf is a character's GSM-7 cost in septets, or 0 when it is not GSM-7.
+func costOf(r rune) int {
+	if r < 128 && r >= 0 {
+		return int(gsmASCII[r])
+	}
+	return gsmCost[r]
+}
+
 // Per-part capacities: a single SMS, and one part of a concatenated SMS after the
 // 6-octet UDH with an 8-bit reference (channels.md §9).
 const (
@@ -43,6 +62,25 @@ const (
 // cannot rejoin one cut in half; so the count can exceed a plain ceil(n/153). An
 // empty text still takes one part.
 func SMSParts(text string) (encoding string, parts int) {
+	// Most texts fit one part: count them without building the per-character costs.
+	gsm, septets, units := true, 0, 0
+	for _, r := range text {
+		if c := costOf(r); c > 0 && gsm {
+			septets += c
+		} else {
+			gsm = false
+		}
+		units++
+		if r > 0xFFFF {
+			units++
+		}
+	}
+	if gsm && septets <= gsmSingle {
+		return GSM7, 1
+	}
+	if !gsm && units <= ucs2Single {
+		return UCS2, 1
+	}
 	enc, costs := smsCosts(text)
 	single, per := gsmSingle, gsmPart
 	if enc == UCS2 {
@@ -72,8 +110,8 @@ func smsCosts(text string) (string, []int) {
 	costs := make([]int, 0, len(text))
 	gsm := true
 	for _, r := range text {
-		c, ok := gsmCost[r]
-		if !ok {
+		c := costOf(r)
+		if c == 0 {
 			gsm = false
 			break
 		}

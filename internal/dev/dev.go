@@ -70,7 +70,8 @@ type Platform struct {
 	apiL     net.Listener
 	stores   *stores.Stores
 	billing  *charging.Engine
-	// closeBilling flushes the billing engine's batches (before the stores close).
+	// closeBilling flushes the billing and firewall engines' batches (before the
+	// stores close).
 	closeBilling func()
 	// generatedToken is true when the admin token was generated (and is printed).
 	generatedToken bool
@@ -99,6 +100,13 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		st.Close()
 		return nil, err
 	}
+	wall, closeWall, err := st.Firewall(ctx, cfg.Logger, cfg.ConfigDir)
+	if err != nil {
+		closeEngine()
+		st.Close()
+		return nil, err
+	}
+	closeEngine = func(closeBilling func()) func() { return func() { closeWall(); closeBilling() } }(closeEngine)
 	closeStores := func() { closeEngine(); st.Close() }
 	// The sandbox SMSC starts first: the SMS connector binds to it as it is built.
 	var sandbox *smsc.Server
@@ -121,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Registry:  reg,
 		Deps: fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir,
 			Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending, SandboxSMSC: sandboxAddr,
-			Billing: engine},
+			Billing: engine, Firewall: wall},
 		Kafka:           cfg.Kafka,
 		Registerer:      promReg,
 		FunctionMetrics: fnhttp.NewMetrics(promReg),
@@ -152,6 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Emitter: emitter, AdminToken: cfg.AdminToken, Logger: cfg.Logger,
 		Limiter: st.Limiter, Limits: cfg.Limits,
 		RateCards: st.RateCards, FXRates: st.FXRates, Promos: st.Promos, Charges: st.Charges, Billing: engine,
+		Firewall: wall,
 	})
 	if p.ingressL, err = net.Listen("tcp", cfg.IngressAddr); err != nil {
 		return fail(fmt.Errorf("ingress: %w", err))

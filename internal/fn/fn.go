@@ -16,6 +16,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/message"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
+	"github.com/catalyst-cpaas/catalyst/internal/screening"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
@@ -58,6 +59,9 @@ type Deps struct {
 	// Billing is the billing engine (rating, wallet, ledger); nil when the process
 	// runs no billing function.
 	Billing *charging.Engine
+	// Firewall is the firewall engine (phases, review queue); nil when the process
+	// runs no firewall function.
+	Firewall *screening.Engine
 }
 
 // Emitter stores an event in the broker and returns once it is stored.

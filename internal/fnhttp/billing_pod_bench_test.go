@@ -39,7 +39,14 @@ func billingCase(name string) podCase {
 				Content: catalog.Content{Type: "text", Text: "hello from the pod benchmark"}}
 			ref := catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: "sms"}
 			if name == "billing-rate" {
-				return benchEvent(b, catalog.MessageRequestedType, m, ref)
+				// Rating starts from the firewall's pass, as the Trigger delivers it.
+				e, err := catalog.New(catalog.MessageScreenedType, "/bench", catalog.MessageScreened{MessageRef: ref, Decision: catalog.DecisionPass,
+					Risk: 3, Phase: "decide", Explanation: "clean", Message: m}, map[string]string{"tenantid": ref.TenantID, "channel": "sms",
+					"messageid": ref.MessageID, "partitionkey": ref.MessageID, catalog.ExtDecision: catalog.DecisionPass})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return e
 			}
 			r, _, err := e.Rate(ctx, m)
 			if err != nil {

@@ -67,6 +67,9 @@ func BenchmarkPod(b *testing.B) {
 		billingCase("billing-rate"), billingCase("billing-discount"), billingCase("billing-fees"),
 		billingCase("billing-tax"), billingCase("billing-fx"), billingCase("billing-reserve"),
 		billingCase("billing-settle"), billingCase("billing-record"), billingCase("billing-thresholds"),
+		// Firewall: each phase on in-memory stores over the shipped config (firewallCase).
+		firewallCase("firewall-preprocess"), firewallCase("firewall-dpi"), firewallCase("firewall-velocity"), firewallCase("firewall-reputation"),
+		firewallCase("firewall-fraud"), firewallCase("firewall-rules"), firewallCase("firewall-decide"), firewallCase("firewall-release"),
 	} {
 		b.Run(tc.def.Name, func(b *testing.B) {
 			// Logs are formatted (to io.Discard) so the dead-letter figure includes its log line.

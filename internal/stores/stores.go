@@ -13,6 +13,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/firewall"
 	"github.com/catalyst-cpaas/catalyst/internal/idempotency"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
@@ -22,6 +23,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/ratelimit"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+	"github.com/catalyst-cpaas/catalyst/internal/velocity"
 	"github.com/catalyst-cpaas/catalyst/internal/wallet"
 )
 
@@ -46,6 +48,13 @@ type Stores struct {
 	Charges         billing.Charges
 	Wallet          wallet.Wallet
 	Volume          charging.Counter
+	// The firewall's stores: reputation lists, the review and throttle queues and the
+	// decision audit (PostgreSQL or memory, like the other relational stores), and
+	// velocity counters (Redis when a Redis URL is given, else memory).
+	FirewallReputation firewall.ReputationStore
+	FirewallReviews    firewall.Reviews
+	FirewallAudit      firewall.Audit
+	Velocity           velocity.Counter
 	// Limiter keeps rate-limit buckets: in Redis when a Redis URL is given (shared by
 	// every replica), else in memory.
 	Limiter ratelimit.Limiter
@@ -78,6 +87,9 @@ func Open(ctx context.Context, databaseURL, redisURL, redisPrefix string) (*Stor
 	}
 	st.Limiter = ratelimit.NewMemory(nil)
 	st.Wallet, st.Volume = wallet.NewMemory(time.Now), charging.NewMemoryCounter()
+	// Replays of a message arrive within minutes (broker retries); a shorter window
+	// than the default hour keeps the in-memory counter's memory bounded under load.
+	st.Velocity = velocity.NewMemory(velocity.WithReplayWindow(10 * time.Minute))
 	if redisURL != "" {
 		opts, err := redis.ParseURL(redisURL)
 		if err != nil {
@@ -91,7 +103,8 @@ func Open(ctx context.Context, databaseURL, redisURL, redisPrefix string) (*Stor
 			return nil, fmt.Errorf("connect to Redis: %w", err)
 		}
 		st.Limiter = ratelimit.NewRedis(client, redisPrefix+"ratelimit:")
-		st.Description += ", rate limits in Redis " + opts.Addr
+		st.Velocity = velocity.NewRedis(client, redisPrefix+"velocity:")
+		st.Description += ", rate limits and velocity in Redis " + opts.Addr
 		if databaseURL != "" {
 			st.Wallet = wallet.NewRedis(client, redisPrefix+"wallet:")
 			st.Volume = charging.NewRedisCounter(client, redisPrefix+"billing:")
@@ -113,6 +126,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 		db := inmem.New()
 		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(),
 			RateCards: db.RateCards(), FXRates: db.FXRates(), Promos: db.Promos(), BillingSettings: db.BillingSettings(), Charges: db.Charges(),
+			FirewallReputation: db.FirewallReputation(), FirewallReviews: db.FirewallReviews(), FirewallAudit: db.FirewallAudit(),
 			Description: "in-memory"}, nil
 	}
 	db, err := postgres.Open(ctx, databaseURL)
@@ -126,6 +140,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 	return &Stores{
 		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), SMSPending: db.SMSPending(),
 		RateCards: db.RateCards(), FXRates: db.FXRates(), Promos: db.Promos(), BillingSettings: db.BillingSettings(), Charges: db.Charges(),
+		FirewallReputation: db.FirewallReputation(), FirewallReviews: db.FirewallReviews(), FirewallAudit: db.FirewallAudit(),
 		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
 	}, nil
 }

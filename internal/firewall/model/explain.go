@@ -43,7 +43,7 @@ func (m *Model) Explain(text string, k int) []Contribution {
 		if f.kind == kLetter {
 			continue
 		}
-		w := float64(m.weights[f.h&mask]) * scale
+		w := float64(m.hot.weight(f.h&mask)) * scale
 		for slot := f.h & tmask; ; slot = (slot + 1) & tmask {
 			g := x.table[slot]
 			if g == 0 {

@@ -94,6 +94,7 @@ func TestExplainHashCollision(t *testing.T) {
 			}
 		}
 		m.weights[h1[2]&(1<<10-1)] = 5
+		m.hot = newCompact(m.weights)
 		for _, text := range []string{"hoczf rfbpp", "rfbpp hoczf hoczf", "x hoczf y rfbpp rfbpp z"} {
 			for _, k := range []int{1, 2, 3, 50} {
 				got, want := m.Explain(text, k), refExplain(m, text, k)

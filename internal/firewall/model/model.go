@@ -37,7 +37,8 @@ type Model struct {
 
 	bits    uint
 	bias    float64
-	weights []float32 // dense, 1<<bits; pruned weights are 0
+	weights []float32 // dense, 1<<bits; pruned weights are 0 (training and Save)
+	hot     compact   // the same weights, as Score and Explain read them
 	feat    featureOpts
 	pool    sync.Pool // *extractor
 }
@@ -69,7 +70,7 @@ func (m *Model) margin(hashes []uint32) float64 {
 	mask := uint32(len(m.weights) - 1)
 	var s float64
 	for _, h := range hashes {
-		s += float64(m.weights[h&mask])
+		s += float64(m.hot.weight(h & mask))
 	}
 	return m.bias + s*featureScale(len(hashes))
 }

@@ -122,6 +122,7 @@ func Decode(r io.Reader) (*Model, error) {
 		}
 		m.weights[at] = f.Weight[i]
 	}
+	m.hot = newCompact(m.weights)
 	return m, nil
 }
 

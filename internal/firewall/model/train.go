@@ -163,6 +163,7 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 			kept++
 		}
 	}
+	m.hot = newCompact(m.weights)
 	m.Training = TrainingInfo{
 		Examples: len(ex), Spam: nSpam, Ham: nHam, Options: opt, Features: kept,
 		OutOfFold: reportFromScores(ex, oof, threshold),

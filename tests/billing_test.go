@@ -157,17 +157,27 @@ func TestReservationsSettleOnceAcrossACrash(t *testing.T) {
 		b := balanceOf(t, second.APIURL, acme.TenantID)
 		return b.Blocked == "0" && b.Available == "9.7"
 	})
+	// The settle Sequence records each settlement on its charge after the wallet moved
+	// (billing-settle → billing-record), so the records may trail the balance.
 	var page struct {
 		Transactions []struct {
 			ID, Status, Charged string
 		} `json:"transactions"`
 	}
-	if status, body := call(t, "POST", second.APIURL+"/api/v2/transactions/list", adminToken,
-		map[string]any{"tenant_id": acme.TenantID, "limit": 100}, nil, &page); status != http.StatusOK || len(page.Transactions) != n {
-		t.Fatalf("transactions: %d %s, want %d", status, body, n)
-	}
+	testenv.WaitFor(t, "every charge recorded as committed", func() bool {
+		if status, body := call(t, "POST", second.APIURL+"/api/v2/transactions/list", adminToken,
+			map[string]any{"tenant_id": acme.TenantID, "limit": 100}, nil, &page); status != http.StatusOK || len(page.Transactions) != n {
+			t.Fatalf("transactions: %d %s, want %d", status, body, n)
+		}
+		for _, tx := range page.Transactions {
+			if tx.Status != "committed" {
+				return false
+			}
+		}
+		return true
+	})
 	for _, tx := range page.Transactions {
-		if tx.Status != "committed" || tx.Charged != "0.015" {
+		if tx.Charged != "0.015" {
 			t.Errorf("transaction %+v, want committed 0.015", tx)
 		}
 	}

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,27 +139,11 @@ func TestEverySMSEndsOnceWhenTheSMSCCrashes(t *testing.T) {
 // carrier is the SMSC at addr, uncapped, with the given receipt deadline.
 func carriersAt(t *testing.T, addr, receiptTimeout string) string {
 	t.Helper()
-	cfgDir := t.TempDir()
-	entries, err := os.ReadDir(filepath.Join(repoRoot, "config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(repoRoot, "config", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "carriers.yaml" {
-			text := strings.Replace(string(raw), "127.0.0.1:2775", addr, 1)
-			text = strings.Replace(text, "receipt_timeout: 48h", "receipt_timeout: "+receiptTimeout, 1)
-			text = strings.Replace(text, "throughput: 500", "throughput: 0", 1)
-			raw = []byte(text)
-		}
-		if err := os.WriteFile(filepath.Join(cfgDir, e.Name()), raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return cfgDir
+	return configWith(t, map[string]func(string) string{"carriers.yaml": func(text string) string {
+		text = strings.Replace(text, "127.0.0.1:2775", addr, 1)
+		text = strings.Replace(text, "receipt_timeout: 48h", "receipt_timeout: "+receiptTimeout, 1)
+		return strings.Replace(text, "throughput: 500", "throughput: 0", 1)
+	}})
 }
 
 // The connector itself crashes (catalyst dev SIGKILLed) after handing SMS to the SMSC

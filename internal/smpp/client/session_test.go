@@ -395,10 +395,12 @@ func TestSubmitContext(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
+	// Had Submit waited for the slot instead of its context, it would have succeeded
+	// once the slot freed: the error is the proof, not a wall-clock bound (which a
+	// loaded CI machine broke).
 	_, err := s.Submit(ctx, req)
-	if errs.CodeOf(err) != errs.Timeout || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 200*time.Millisecond {
-		t.Errorf("Submit with a full window = %v after %v, want a prompt Timeout", err, time.Since(start))
+	if errs.CodeOf(err) != errs.Timeout || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Submit with a full window = %v, want a Timeout from its context", err)
 	}
 }
 

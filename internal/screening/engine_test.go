@@ -147,6 +147,10 @@ func TestBombingIsThrottledAndReleased(t *testing.T) {
 			if !slices.Contains(s.Verdict.Rules, "message-bombing") || s.Verdict.ReleaseAt == nil {
 				t.Fatalf("throttled without the rule or a release time: %+v", s.Verdict)
 			}
+			// The rule names no delay: firewall.yaml's throttle.delay (60s) applies.
+			if d := s.Verdict.ReleaseAt.Sub(s.Message.At); d != time.Minute {
+				t.Fatalf("released after %v, want throttle.delay's 1m", d)
+			}
 		} else if s.Verdict.Decision != firewall.Pass {
 			t.Fatalf("message %d: %s: %s", i, s.Verdict.Decision, s.Verdict.Explanation)
 		}

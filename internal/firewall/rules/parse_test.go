@@ -32,7 +32,7 @@ func TestShippedRules(t *testing.T) {
 	want := map[string]Rule{
 		"premium-number-pumping": {Action: firewall.Block, Severity: SeverityCritical, Score: 100},
 		"banking-phishing":       {Action: firewall.Block, Severity: SeverityHigh, Score: 80},
-		"message-bombing":        {Action: firewall.Throttle, Severity: SeverityMedium, Score: 50, Delay: DefaultDelay},
+		"message-bombing":        {Action: firewall.Throttle, Severity: SeverityMedium, Score: 50},
 		"new-url-sender":         {Action: firewall.ActionScore, Severity: SeverityLow, Score: 30, Mode: ModeShadow},
 	}
 	for name, w := range want {

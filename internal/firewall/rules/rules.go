@@ -38,9 +38,6 @@ const (
 // ModeShadow: the rule is evaluated and recorded (RuleHit.Shadow) but never acted on.
 const ModeShadow = "shadow"
 
-// DefaultDelay is how long a throttle rule holds a message back when it names no delay.
-const DefaultDelay = 60 * time.Second
-
 // MaxDelay bounds a throttle delay: a message held longer than a day is better held
 // for review than silently late.
 const MaxDelay = 24 * time.Hour
@@ -71,7 +68,8 @@ type Rule struct {
 	Severity    string // info, low, medium, high or critical
 	Score       int    // 0-100
 	Mode        string // "" (enforce) or shadow
-	// Delay is how long a throttled message waits (throttle rules only; 0 otherwise).
+	// Delay is how long a throttled message waits (throttle rules only). 0: the
+	// firewall's throttle.delay setting (config/firewall.yaml, default 60s).
 	Delay time.Duration
 }
 

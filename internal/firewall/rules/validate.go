@@ -232,10 +232,7 @@ func (d *decoder) rule(path string, raw json.RawMessage) (Rule, *vm.Program) {
 
 func (d *decoder) delay(path string, raw json.RawMessage, action string) time.Duration {
 	if raw == nil || string(raw) == "null" {
-		if action == firewall.Throttle {
-			return DefaultDelay
-		}
-		return 0
+		return 0 // the firewall's throttle.delay setting applies
 	}
 	if action != firewall.Throttle {
 		d.add(path, "only a throttle rule has a delay")

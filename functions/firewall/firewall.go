@@ -9,6 +9,7 @@ package firewall
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -94,10 +95,7 @@ func (f preprocess) Handle(_ context.Context, e event.Event) (*event.Event, erro
 	if err := decode(e, &m); err != nil {
 		return nil, err
 	}
-	s := f.engine.Preprocess(m)
-	if t := e.Time(); !t.IsZero() {
-		s.Message.At = t.UTC() // the request's time, so a replay counts in the same windows
-	}
+	s := f.engine.PreprocessAt(m, e.Time()) // a redelivered request screens as it did first
 	return screening.NewEvent(catalog.FirewallScreeningType, m.MessageID+"/screening/"+firewall.PhasePreprocess,
 		catalog.FirewallScreening{Message: m, Screen: *s}, m, "")
 }
@@ -206,25 +204,24 @@ func (f *release) Sweep(ctx context.Context) error {
 	if f.emit == nil {
 		return errs.E(errs.Unavailable, "firewall-release has no emitter")
 	}
+	// The two queues are swept independently, and one message's failure does not
+	// hold back the others: each is retried on the next sweep.
+	var failed []error
 	overdue, err := f.engine.Overdue(ctx, 256)
+	failed = append(failed, err)
 	for _, s := range overdue {
-		if err := f.send(ctx, s, screening.PhaseReviewSLA); err != nil {
-			return err
-		}
-	}
-	if err != nil {
-		return err
+		failed = append(failed, f.send(ctx, s, screening.PhaseReviewSLA))
 	}
 	due, err := f.engine.DueThrottled(ctx, 256)
+	failed = append(failed, err)
 	for _, s := range due {
 		if err := f.send(ctx, s, screening.PhaseRelease); err != nil {
-			return err
+			failed = append(failed, err)
+			continue
 		}
-		if err := f.engine.Released(ctx, s.Message.ID); err != nil {
-			return err
-		}
+		failed = append(failed, f.engine.Released(ctx, s.Message.ID))
 	}
-	return err
+	return errors.Join(failed...)
 }
 
 func (f *release) send(ctx context.Context, s *firewall.Screen, suffix string) error {

@@ -163,5 +163,12 @@ type AuditFilter struct {
 // screen once recorded. List returns screens of the caller's own.
 type Audit interface {
 	Record(ctx context.Context, recs ...AuditRecord) error
+	// RecordFirst is Record that also answers, for each record in order, the verdict
+	// that stands for its id: its own when this call recorded it, else the one
+	// recorded first (nil when that one had none). The first decision on a message
+	// is the decision: a redelivered decide step, whose inputs may have changed
+	// meanwhile (a rule reload), repeats it instead of deciding again. A verdict
+	// returned may be the store's own: read it, do not change it.
+	RecordFirst(ctx context.Context, recs ...AuditRecord) ([]*Verdict, error)
 	List(ctx context.Context, f AuditFilter) ([]AuditRecord, string, error)
 }

@@ -394,10 +394,20 @@ func NewAuditStore(now func() time.Time) *AuditStore {
 
 // Record implements firewall.Audit: one bad record records none; a recorded id is
 // left as is.
-func (s *AuditStore) Record(_ context.Context, recs ...firewall.AuditRecord) error {
+func (s *AuditStore) Record(ctx context.Context, recs ...firewall.AuditRecord) error {
+	_, err := s.RecordFirst(ctx, recs...)
+	return err
+}
+
+// RecordFirst implements firewall.Audit.
+func (s *AuditStore) RecordFirst(_ context.Context, recs ...firewall.AuditRecord) ([]*firewall.Verdict, error) {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
 	recs, err := firewall.CheckAuditRecords(recs, s.now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Neither JSON nor a copy: the audit is on every decision's path, and encoding
 	// it was the largest cost of the fused firewall in memory.
@@ -415,7 +425,13 @@ func (s *AuditStore) Record(_ context.Context, recs ...firewall.AuditRecord) err
 			s.remember(row.r.ID)
 		}
 	}
-	return nil
+	standing := make([]*firewall.Verdict, len(ids))
+	for i, id := range ids {
+		if row, ok := s.byID[id]; ok && row.r.Screen != nil {
+			standing[i] = row.r.Screen.Verdict // the stored one itself: callers read it only
+		}
+	}
+	return standing, nil
 }
 
 // remember appends id to the ring of recorded ids, forgetting the oldest record

@@ -65,9 +65,24 @@ func (s *AuditStore) ensurePartitions(ctx context.Context, ts []time.Time) error
 // records whose claim it made: a recorded id is left as is, even when recorded
 // concurrently or again with another at.
 func (s *AuditStore) Record(ctx context.Context, recs ...firewall.AuditRecord) error {
+	_, err := s.RecordFirst(ctx, recs...)
+	return err
+}
+
+// RecordFirst implements firewall.Audit: Record, then, only for ids it did not
+// claim (replays, rare), one read of the verdicts recorded first.
+func (s *AuditStore) RecordFirst(ctx context.Context, recs ...firewall.AuditRecord) ([]*firewall.Verdict, error) {
+	order := make([]string, len(recs))
+	own := make(map[string]*firewall.Verdict, len(recs))
+	for i, r := range recs {
+		order[i] = r.ID
+		if _, seen := own[r.ID]; !seen && r.Screen != nil {
+			own[r.ID] = r.Screen.Verdict
+		}
+	}
 	recs, err := firewall.CheckAuditRecords(recs, s.db.clock())
 	if err != nil || len(recs) == 0 {
-		return err
+		return make([]*firewall.Verdict, len(order)), err
 	}
 	n := len(recs)
 	ids, msgs, tenants, decisions, screens, rules, models := make([]string, n), make([]string, n), make([]string, n),
@@ -76,15 +91,15 @@ func (s *AuditStore) Record(ctx context.Context, recs ...firewall.AuditRecord) e
 	for i, r := range recs {
 		b, err := json.Marshal(r.Screen)
 		if err != nil {
-			return errs.Wrap(errs.Invalid, err, "audit record %s: encode screen", r.ID)
+			return nil, errs.Wrap(errs.Invalid, err, "audit record %s: encode screen", r.ID)
 		}
 		ids[i], msgs[i], tenants[i], decisions[i], screens[i] = r.ID, r.MessageID, r.TenantID, firewall.AuditDecision(r), string(b)
 		rules[i], models[i], at[i] = r.RulesVersion, r.ModelVersion, r.At
 	}
 	if err := s.ensurePartitions(ctx, at); err != nil {
-		return err
+		return nil, err
 	}
-	_, err = s.db.pool.Exec(ctx, `WITH input AS (
+	rows, err := s.db.pool.Query(ctx, `WITH input AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
 				$7::text[], $8::text[]) AS i (id, message_id, tenant_id, at, decision, screen, rules_version, model_version)
 		), claimed AS (
@@ -94,9 +109,63 @@ func (s *AuditStore) Record(ctx context.Context, recs ...firewall.AuditRecord) e
 		)
 		INSERT INTO firewall_audit (id, message_id, tenant_id, at, decision, screen, rules_version, model_version)
 		SELECT i.id, i.message_id, i.tenant_id, i.at, i.decision, i.screen::jsonb, i.rules_version, i.model_version
-		FROM input i JOIN claimed c ON c.id = i.id`,
+		FROM input i JOIN claimed c ON c.id = i.id
+		RETURNING id`,
 		ids, msgs, tenants, at, decisions, screens, rules, models)
-	return wrap(err, "postgres: record %d audit records", n)
+	if err != nil {
+		return nil, wrap(err, "postgres: record %d audit records", n)
+	}
+	claimed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrap(err, "postgres: record %d audit records", n)
+	}
+	mine := make(map[string]bool, len(claimed))
+	for _, id := range claimed {
+		mine[id] = true
+	}
+	var replays []string
+	for _, id := range ids {
+		if !mine[id] {
+			replays = append(replays, id)
+		}
+	}
+	first := map[string]*firewall.Verdict{}
+	if len(replays) > 0 {
+		rows, err := s.db.pool.Query(ctx, `SELECT a.id, a.screen->'verdict' FROM firewall_audit a
+			JOIN firewall_audit_ids k ON k.id = a.id AND k.at = a.at WHERE k.id = ANY($1)`, replays)
+		if err != nil {
+			return nil, wrap(err, "postgres: read %d recorded verdicts", len(replays))
+		}
+		for rows.Next() {
+			var id string
+			var raw []byte
+			if err := rows.Scan(&id, &raw); err != nil {
+				rows.Close()
+				return nil, wrap(err, "postgres: read recorded verdicts")
+			}
+			var v *firewall.Verdict
+			if len(raw) > 0 && string(raw) != "null" {
+				if err := json.Unmarshal(raw, &v); err != nil {
+					rows.Close()
+					return nil, errs.Wrap(errs.Internal, err, "postgres: decode verdict of audit record %s", id)
+				}
+			}
+			first[id] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap(err, "postgres: read recorded verdicts")
+		}
+	}
+	standing := make([]*firewall.Verdict, len(order))
+	for i, id := range order {
+		if v, ok := first[id]; ok {
+			standing[i] = v
+		} else {
+			standing[i] = own[id]
+		}
+	}
+	return standing, nil
 }
 
 // List implements firewall.Audit: by at, then id byte-wise, keyset-paged, one row

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/firewall"
 )
 
@@ -17,12 +18,23 @@ type auditBatcher struct {
 	in    chan auditReq
 	wg    sync.WaitGroup
 	once  sync.Once
+	// mu guards closed: a record after close is refused, not a send on a closed
+	// channel.
+	mu     sync.RWMutex
+	closed bool
 }
+
 
 type auditReq struct {
 	ctx  context.Context
 	rec  *firewall.AuditRecord // a pointer: records are large, and the caller waits
-	done chan error
+	done chan auditResult
+}
+
+// auditResult is a record's outcome: the verdict that stands for its id (Audit.RecordFirst).
+type auditResult struct {
+	standing *firewall.Verdict
+	err      error
 }
 
 // auditBatchMax bounds one store call.
@@ -35,18 +47,25 @@ func newAuditBatcher(store firewall.Audit, log *slog.Logger) *auditBatcher {
 	return b
 }
 
-func (b *auditBatcher) record(ctx context.Context, rec *firewall.AuditRecord) error {
-	done := make(chan error, 1)
+func (b *auditBatcher) record(ctx context.Context, rec *firewall.AuditRecord) (*firewall.Verdict, error) {
+	done := make(chan auditResult, 1)
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return nil, errs.E(errs.Unavailable, "firewall: audit closed")
+	}
 	select {
 	case b.in <- auditReq{ctx: ctx, rec: rec, done: done}:
 	case <-ctx.Done():
-		return ctx.Err()
+		b.mu.RUnlock()
+		return nil, ctx.Err()
 	}
+	b.mu.RUnlock()
 	select {
-	case err := <-done:
-		return err
+	case r := <-done:
+		return r.standing, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -71,25 +90,39 @@ func (b *auditBatcher) run() {
 			}
 		}
 		recs = recs[:0]
+		live := batch[:0:0]
 		for _, r := range batch {
 			if r.ctx.Err() == nil {
 				recs = append(recs, *r.rec)
+				live = append(live, r)
+			} else {
+				r.done <- auditResult{err: r.ctx.Err()}
 			}
 		}
-		var err error
 		if len(recs) > 0 {
-			err = b.store.Record(context.WithoutCancel(batch[0].ctx), recs...)
+			// No deadline of its own (a timer per batch cost more than the batch in
+			// memory): a hung database is bounded by its statement_timeout.
+			standing, err := b.store.RecordFirst(context.WithoutCancel(live[0].ctx), recs...)
 			if err != nil {
 				b.log.Warn("firewall: audit batch failed", "records", len(recs), "error", err)
 			}
-		}
-		for _, r := range batch {
-			r.done <- err
+			for i, r := range live {
+				res := auditResult{err: err}
+				if err == nil {
+					res.standing = standing[i]
+				}
+				r.done <- res
+			}
 		}
 	}
 }
 
 func (b *auditBatcher) close() {
-	b.once.Do(func() { close(b.in) })
+	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		close(b.in)
+		b.mu.Unlock()
+	})
 	b.wg.Wait()
 }

@@ -38,7 +38,21 @@ func (e *Engine) Decide(ctx context.Context, s *firewall.Screen) error {
 		v := e.verdict(c.rules, s)
 		s.Verdict = &v
 	}
-	v, now := s.Verdict, e.now()
+	now := e.now()
+	// The audit first: it answers with the message's first decision, which stands.
+	// A redelivered decide step (its inputs may have changed since: a rule reload, a
+	// new reputation entry) repeats that decision rather than making another, so a
+	// message once blocked is never passed on to billing.
+	standing, err := e.record(ctx, s, "decide", now)
+	if err != nil {
+		return err
+	}
+	if standing != nil && standing.Decision != s.Verdict.Decision {
+		e.log.WarnContext(ctx, "firewall: a redelivered decision differs; the first stands",
+			"message_id", s.Message.ID, "first", standing.Decision, "now", s.Verdict.Decision)
+		s.Verdict = standing
+	}
+	v := s.Verdict
 	switch v.Decision {
 	case firewall.Hold:
 		_, err := e.cfg.Reviews.Hold(ctx, firewall.Review{
@@ -55,19 +69,20 @@ func (e *Engine) Decide(ctx context.Context, s *firewall.Screen) error {
 			return errs.Wrap(errs.Unavailable, err, "firewall: defer %s", s.Message.ID)
 		}
 	}
-	return e.record(ctx, s, "decide", now)
+	return nil
 }
 
-// record stores one audit record of s's verdict.
-func (e *Engine) record(ctx context.Context, s *firewall.Screen, step string, at time.Time) error {
-	err := e.audit.record(ctx, &firewall.AuditRecord{
+// record stores one audit record of s's verdict and returns the verdict that stands
+// for it (Audit.RecordFirst).
+func (e *Engine) record(ctx context.Context, s *firewall.Screen, step string, at time.Time) (*firewall.Verdict, error) {
+	standing, err := e.audit.record(ctx, &firewall.AuditRecord{
 		ID: s.Message.ID + "/" + step, MessageID: s.Message.ID, TenantID: s.Message.TenantID, At: at,
 		Screen: s, RulesVersion: e.RulesVersion(), ModelVersion: e.ModelVersion(),
 	})
 	if err != nil {
-		return errs.Wrap(errs.Unavailable, err, "firewall: audit %s", s.Message.ID)
+		return nil, errs.Wrap(errs.Unavailable, err, "firewall: audit %s", s.Message.ID)
 	}
-	return nil
+	return standing, nil
 }
 
 // verdict decides from the screen's indicators and rule hits (no side effects; the
@@ -123,7 +138,7 @@ func (e *Engine) verdict(set *rules.Set, s *firewall.Screen) firewall.Verdict {
 		if delay == 0 {
 			delay = time.Duration(st.Throttle.Delay)
 		}
-		at := s.Message.At.Add(delay)
+		at := later(s.Message.At, e.now()).Add(delay)
 		v.ReleaseAt = &at
 	}
 	v.Explanation = explain(v)
@@ -184,4 +199,12 @@ func explain(v firewall.Verdict) string {
 		b.WriteString(v.Recommended)
 	}
 	return b.String()
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

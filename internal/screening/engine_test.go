@@ -306,6 +306,28 @@ func TestRescreenWithChangedRules(t *testing.T) {
 	}
 }
 
+// A decide step redelivered after its inputs changed (here: the rules no longer
+// match) repeats the first decision: a message once blocked is never passed on.
+func TestRedeliveredDecideKeepsTheFirstDecision(t *testing.T) {
+	t.Parallel()
+	x := newFixture(t, nil, nil)
+	ctx := context.Background()
+	req := x.request("Acme", "+447911123456", "Please verify account at http://bank.example.com")
+	first, err := x.engine.Screen(ctx, req)
+	if err != nil || first.Verdict.Decision != firewall.Block {
+		t.Fatalf("first decision %+v, %v", first.Verdict, err)
+	}
+	again := x.engine.Preprocess(req)
+	again.Done = append(again.Done, firewall.PhaseDPI, firewall.PhaseVelocity, firewall.PhaseReputation, firewall.PhaseFraud, firewall.PhaseRules)
+	again.Indicators = nil // as if nothing had matched this time
+	if err := x.engine.Decide(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Verdict.Decision != firewall.Block {
+		t.Fatalf("redelivered decision %s, want the first (block) to stand", again.Verdict.Decision)
+	}
+}
+
 // Each phase alone, as the Sequence runs them, ends where Screen ends; a replayed
 // phase is not run twice (velocity is not counted again).
 func TestPhasesMatchFused(t *testing.T) {
@@ -338,5 +360,37 @@ func TestPhasesMatchFused(t *testing.T) {
 	recs, _, _ := x.db.FirewallAudit().List(ctx, firewall.AuditFilter{TenantID: x.tenant, Limit: 10})
 	if len(recs) != 1 {
 		t.Fatalf("%d audit records after a replayed decide, want 1", len(recs))
+	}
+}
+
+// A request's own time is the message's within a few minutes of now (redeliveries
+// screen the same); a backdated or future one gets the engine's clock, so it cannot
+// land in old velocity windows or cut its throttle delay short.
+func TestRequestTimeIsTrustedOnlyNearNow(t *testing.T) {
+	t.Parallel()
+	x := newFixture(t, nil, nil)
+	now := x.clock.now()
+	for _, tc := range []struct {
+		requested, want time.Time
+	}{
+		{now.Add(-2 * time.Minute), now.Add(-2 * time.Minute)},
+		{now.Add(-time.Hour), now},
+		{now.Add(time.Hour), now},
+		{time.Time{}, now},
+	} {
+		s := x.engine.PreprocessAt(x.request("Acme", "+447911123456", "hi"), tc.requested)
+		if !s.Message.At.Equal(tc.want) || s.Features.HourUTC != tc.want.Hour() {
+			t.Errorf("requested at %v: message at %v, want %v", tc.requested, s.Message.At, tc.want)
+		}
+	}
+}
+
+// After Close, a decision's audit is refused with an error, never a panic.
+func TestDecideAfterClose(t *testing.T) {
+	t.Parallel()
+	x := newFixture(t, nil, nil)
+	x.engine.Close()
+	if _, err := x.engine.Screen(context.Background(), x.request("Acme", "+447911123456", "hi")); err == nil {
+		t.Fatal("Screen after Close: no error")
 	}
 }

@@ -21,7 +21,27 @@ import (
 // cannot be parsed becomes an indicator (an SMS to something that is not a phone
 // number is blocked by decide).
 func (e *Engine) Preprocess(req catalog.MessageRequested) *firewall.Screen {
-	s := &firewall.Screen{Message: messageOf(req, e.now()),
+	return e.PreprocessAt(req, time.Time{})
+}
+
+// Clock skew allowed on a request's time: within it the request's own time is the
+// message's (a redelivered request counts in the same velocity windows and gets the
+// same hour); outside it, which only a raw CloudEvent can be, the engine's clock is,
+// so a backdated request cannot spread its counts over old windows or skip its
+// throttle delay.
+const (
+	maxRequestAge  = 10 * time.Minute
+	maxRequestSkew = time.Minute
+)
+
+// PreprocessAt is Preprocess for a request made at requested (its CloudEvent time;
+// zero for none).
+func (e *Engine) PreprocessAt(req catalog.MessageRequested, requested time.Time) *firewall.Screen {
+	at, now := requested, e.now()
+	if at.IsZero() || at.Before(now.Add(-maxRequestAge)) || at.After(now.Add(maxRequestSkew)) {
+		at = now
+	}
+	s := &firewall.Screen{Message: messageOf(req, at),
 		Done: make([]string, 1, len(firewall.Phases)), Indicators: make([]firewall.Indicator, 0, 4)}
 	s.Done[0] = firewall.PhasePreprocess
 	preprocess(s)

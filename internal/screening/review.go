@@ -71,7 +71,8 @@ func (e *Engine) later(ctx context.Context, r firewall.Review, phase, why string
 	v.Decision, v.Phase, v.ReleaseAt = r.Outcome, phase, nil
 	v.Explanation = fmt.Sprintf("%s: %s; held for: %s", r.Outcome, why, prev.Explanation)
 	s.Verdict = &v
-	return &s, e.record(ctx, &s, phase, e.now())
+	_, err := e.record(ctx, &s, phase, e.now()) // the review's outcome is already the store's
+	return &s, err
 }
 
 // DueThrottled returns throttled messages whose wait is over, with a pass verdict;
@@ -90,7 +91,7 @@ func (e *Engine) DueThrottled(ctx context.Context, limit int) ([]*firewall.Scree
 			v.Explanation = "pass: released after throttling; throttled for: " + s.Verdict.Explanation
 		}
 		s.Verdict = &v
-		if err := e.record(ctx, &s, PhaseRelease, e.now()); err != nil {
+		if _, err := e.record(ctx, &s, PhaseRelease, e.now()); err != nil {
 			return out, err
 		}
 		out = append(out, &s)

@@ -99,6 +99,25 @@ var auditCases = []billingCase[*auditEnv]{
 			}
 		}
 	}},
+	{"record first answers the verdict that stands for each id", func(t *testing.T, e *auditEnv) {
+		a := e.rec(e.tenant, "decide", firewall.Block, start.Add(time.Minute))
+		standing, err := e.s.RecordFirst(bg, a)
+		mustNot(t, err)
+		if len(standing) != 1 || standing[0] == nil || standing[0].Decision != firewall.Block {
+			t.Fatalf("first record: standing %+v, want its own block", standing)
+		}
+		again := a
+		again.Screen = screenPtr(a.MessageID, e.tenant, firewall.Pass) // decided otherwise on a redelivery
+		fresh := e.rec(e.tenant, "decide", firewall.Hold, start.Add(2*time.Minute))
+		standing, err = e.s.RecordFirst(bg, again, fresh)
+		mustNot(t, err)
+		if len(standing) != 2 || standing[0] == nil || standing[0].Decision != firewall.Block || standing[1] == nil || standing[1].Decision != firewall.Hold {
+			t.Fatalf("replay and new record: standing %+v, want the first block and the new hold", standing)
+		}
+		if got := e.list(t, firewall.AuditFilter{TenantID: e.tenant}); len(got) != 2 || got[0].Screen.Verdict.Decision != firewall.Block {
+			t.Fatalf("stored %+v: the replay must not replace the first record", got)
+		}
+	}},
 	{"record is idempotent on the id", func(t *testing.T, e *auditEnv) {
 		a := e.rec(e.tenant, "screened", firewall.Pass, start)
 		mustNot(t, e.s.Record(bg, a))

@@ -24,7 +24,6 @@ type auditBatcher struct {
 	closed bool
 }
 
-
 type auditReq struct {
 	ctx  context.Context
 	rec  *firewall.AuditRecord // a pointer: records are large, and the caller waits

@@ -131,13 +131,6 @@ func declined(d *catalog.BillingDeclined) (*event.Event, error) {
 	return newEvent(catalog.BillingDeclinedType, d.MessageID+"/declined", d, d.MessageRef)
 }
 
-func decode(e event.Event, v any) error {
-	if err := json.Unmarshal(e.Data(), v); err != nil {
-		return errs.Wrap(errs.Invalid, err, "event %s (%s) data", e.ID(), e.Type())
-	}
-	return nil
-}
-
 // rate starts the authorize Sequence from a message the firewall passed.
 type rate struct{ engine *charging.Engine }
 
@@ -146,7 +139,7 @@ func (f rate) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 		return &e, nil
 	}
 	var screened catalog.MessageScreened
-	if err := decode(e, &screened); err != nil {
+	if err := catalog.DecodeData(e, &screened); err != nil {
 		return nil, err
 	}
 	if screened.Decision != catalog.DecisionPass {
@@ -177,7 +170,7 @@ func (f ratingStep) Handle(ctx context.Context, e event.Event) (*event.Event, er
 		return &e, nil
 	}
 	var r catalog.BillingRating
-	if err := decode(e, &r); err != nil {
+	if err := catalog.DecodeData(e, &r); err != nil {
 		return nil, err
 	}
 	d, err := f.apply(f.engine, ctx, &r)
@@ -206,7 +199,7 @@ func (f reserve) Handle(ctx context.Context, e event.Event) (*event.Event, error
 		return &e, nil
 	}
 	var r catalog.BillingRating
-	if err := decode(e, &r); err != nil {
+	if err := catalog.DecodeData(e, &r); err != nil {
 		return nil, err
 	}
 	a, d, err := f.engine.Reserve(ctx, r)
@@ -228,13 +221,13 @@ func (f record) Handle(ctx context.Context, e event.Event) (*event.Event, error)
 	switch e.Type() {
 	case catalog.BillingCommittedType:
 		var c catalog.BillingCommitted
-		if err := decode(e, &c); err != nil {
+		if err := catalog.DecodeData(e, &c); err != nil {
 			return nil, err
 		}
 		return &e, f.engine.RecordCommitted(ctx, c)
 	case catalog.BillingReleasedType:
 		var r catalog.BillingReleased
-		if err := decode(e, &r); err != nil {
+		if err := catalog.DecodeData(e, &r); err != nil {
 			return nil, err
 		}
 		return &e, f.engine.RecordReleased(ctx, r)
@@ -335,7 +328,7 @@ func (f *settle) Handle(ctx context.Context, e event.Event) (*event.Event, error
 		return &e, nil
 	}
 	var ref catalog.MessageRef
-	if err := decode(e, &ref); err != nil {
+	if err := catalog.DecodeData(e, &ref); err != nil {
 		return nil, err
 	}
 	s, err := f.engine.Settle(ctx, ref, delivered)

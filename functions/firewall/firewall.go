@@ -77,13 +77,6 @@ func withEngine(name string, build func(*screening.Engine, fn.Deps) fn.Function)
 	}
 }
 
-func decode(e event.Event, v any) error {
-	if err := json.Unmarshal(e.Data(), v); err != nil {
-		return errs.Wrap(errs.Invalid, err, "event %s (%s) data", e.ID(), e.Type())
-	}
-	return nil
-}
-
 // preprocess starts the Sequence from a requested message.
 type preprocess struct{ engine *screening.Engine }
 
@@ -92,7 +85,7 @@ func (f preprocess) Handle(_ context.Context, e event.Event) (*event.Event, erro
 		return &e, nil
 	}
 	var m catalog.MessageRequested
-	if err := decode(e, &m); err != nil {
+	if err := catalog.DecodeData(e, &m); err != nil {
 		return nil, err
 	}
 	s := f.engine.PreprocessAt(m, e.Time()) // a redelivered request screens as it did first
@@ -112,7 +105,7 @@ func (f step) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 		return &e, nil
 	}
 	var w catalog.FirewallScreening
-	if err := decode(e, &w); err != nil {
+	if err := catalog.DecodeData(e, &w); err != nil {
 		return nil, err
 	}
 	if err := f.run(f.engine, ctx, &w.Screen); err != nil {
@@ -132,7 +125,7 @@ func (f decide) Handle(ctx context.Context, e event.Event) (*event.Event, error)
 		return &e, nil
 	}
 	var w catalog.FirewallScreening
-	if err := decode(e, &w); err != nil {
+	if err := catalog.DecodeData(e, &w); err != nil {
 		return nil, err
 	}
 	if w.Screen.Request == nil {

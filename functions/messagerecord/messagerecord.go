@@ -81,8 +81,8 @@ func (r *Recorder) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, errs.Wrap(errs.Invalid, err, "event %s breaks the catalogue", e.ID())
 	}
 	var d described
-	if err := json.Unmarshal(e.Data(), &d); err != nil {
-		return nil, errs.Wrap(errs.Invalid, err, "event %s data", e.ID())
+	if err := catalog.DecodeData(e, &d); err != nil {
+		return nil, err
 	}
 	status, ok := statusByAction[action]
 	if action == "screened" {

@@ -97,8 +97,8 @@ func (c *Connector) Handle(ctx context.Context, e event.Event) (*event.Event, er
 		return nil, errs.E(errs.Invalid, "%s handles %s, not %s", Name, catalog.BillingAuthorizedType, e.Type())
 	}
 	var auth catalog.BillingAuthorized
-	if err := json.Unmarshal(e.Data(), &auth); err != nil {
-		return nil, errs.Wrap(errs.Invalid, err, "event %s data", e.ID())
+	if err := catalog.DecodeData(e, &auth); err != nil {
+		return nil, err
 	}
 	req := auth.Message
 	var binary []byte

@@ -76,8 +76,9 @@ func (s *Server) listReputation(w http.ResponseWriter, r *http.Request) {
 	if t := tenantFrom(r.Context()); t.ID != "" {
 		tenantID = t.ID
 	}
-	limit, err := limitParam(r, 100, 1000)
-	if err != nil {
+	var fe fieldErrors
+	limit := pageLimit(&fe, r)
+	if err := fe.err("query"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -103,6 +104,7 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
 	if t := tenantFrom(r.Context()); t.ID != "" {
 		f.TenantID = t.ID
 	}
+	var fe fieldErrors
 	switch f.State {
 	case "":
 		f.State = firewall.ReviewPending
@@ -110,15 +112,13 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
 		f.State = ""
 	case firewall.ReviewPending, firewall.ReviewApproved, firewall.ReviewRejected, firewall.ReviewExpired:
 	default:
-		s.writeError(w, r, fieldError("state", "must be pending, approved, rejected, expired or all"))
-		return
+		fe.add("state", "must be pending, approved, rejected, expired or all")
 	}
-	limit, err := limitParam(r, 100, 1000)
-	if err != nil {
+	f.Limit = pageLimit(&fe, r)
+	if err := fe.err("query"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	f.Limit = limit
 	reviews, next, err := e.Reviews(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, unprocessable(err))
@@ -227,16 +227,11 @@ func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request) {
 	default:
 		fe.add("decision", "must be pass, block, hold or throttle")
 	}
+	f.Limit = pageLimit(&fe, r)
 	if err := fe.err("decisions query"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	limit, err := limitParam(r, 100, 1000)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	f.Limit = limit
 	recs, next, err := e.Decisions(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, unprocessable(err))
@@ -248,21 +243,16 @@ func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"decisions": recs, "next_cursor": next})
 }
 
-// limitParam reads ?limit= (def when absent, 1..max).
-func limitParam(r *http.Request, def, max int) (int, error) {
+// pageLimit reads ?limit= for the firewall's lists: 0 when absent (the stores'
+// default page), else 1 to firewall.MaxPageLimit.
+func pageLimit(fe *fieldErrors, r *http.Request) int {
 	raw := r.URL.Query().Get("limit")
 	if raw == "" {
-		return def, nil
+		return 0
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > max {
-		return 0, fieldError("limit", "must be 1 to "+strconv.Itoa(max))
+	if err != nil || n < 1 || n > firewall.MaxPageLimit {
+		fe.add("limit", "must be 1 to "+strconv.Itoa(firewall.MaxPageLimit))
 	}
-	return n, nil
-}
-
-func fieldError(field, reason string) error {
-	var f fieldErrors
-	f.add(field, reason)
-	return f.err("query")
+	return n
 }

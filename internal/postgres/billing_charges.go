@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"weak"
@@ -202,40 +200,27 @@ func (s *ChargeStore) List(ctx context.Context, f billing.ChargeFilter) (billing
 	if err != nil {
 		return billing.ChargePage{}, err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		where = append(where, cond)
-	}
+	var q filter
 	if f.TenantID != "" {
-		add("c.tenant_id = ?", f.TenantID)
+		q.add("c.tenant_id = ?", f.TenantID)
 	}
 	if f.Channel != "" {
-		add("c.channel = ?", f.Channel)
+		q.add("c.channel = ?", f.Channel)
 	}
 	if f.Status != "" {
-		add("c.status = ?", string(f.Status))
+		q.add("c.status = ?", string(f.Status))
 	}
 	if !f.From.IsZero() {
-		add("c.created_at >= ?", f.From)
+		q.add("c.created_at >= ?", f.From)
 	}
 	if !f.To.IsZero() {
-		add("c.created_at < ?", f.To)
+		q.add("c.created_at < ?", f.To)
 	}
 	if !cur.IsZero() {
-		add("(c.created_at, c.id) < (?, ?)", cur.CreatedAt, cur.ID)
+		q.add("(c.created_at, c.id) < (?, ?)", cur.CreatedAt, cur.ID)
 	}
-	sql := `SELECT ` + chargeColumns + ` FROM billing_charges c`
-	if len(where) > 0 {
-		sql += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit+1)
-	sql += ` ORDER BY c.created_at DESC, c.id DESC LIMIT $` + strconv.Itoa(len(args))
-	rows, _ := s.db.pool.Query(ctx, sql, args...)
+	sql := q.query(`SELECT `+chargeColumns+` FROM billing_charges c`, `c.created_at DESC, c.id DESC`, f.Limit+1)
+	rows, _ := s.db.pool.Query(ctx, sql, q.args...)
 	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.Charge, error) { return scanCharge(row) })
 	if err != nil {
 		return billing.ChargePage{}, wrap(err, "postgres: list charges")

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -175,37 +173,24 @@ func (s *AuditStore) List(ctx context.Context, f firewall.AuditFilter) ([]firewa
 	if err != nil {
 		return nil, "", err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		where = append(where, cond)
-	}
+	var q filter
 	if f.TenantID != "" {
-		add("tenant_id = ?", f.TenantID)
+		q.add("tenant_id = ?", f.TenantID)
 	}
 	if f.Decision != "" {
-		add("decision = ?", f.Decision)
+		q.add("decision = ?", f.Decision)
 	}
 	if !f.Since.IsZero() {
-		add("at >= ?", f.Since)
+		q.add("at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		add("at < ?", f.Until)
+		q.add("at < ?", f.Until)
 	}
 	if curID != "" {
-		add("(at, id) > (?, ?)", curAt, curID)
+		q.add("(at, id) > (?, ?)", curAt, curID)
 	}
-	sql := `SELECT id, message_id, tenant_id, at, screen, rules_version, model_version FROM firewall_audit`
-	if len(where) > 0 {
-		sql += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit+1)
-	sql += ` ORDER BY at, id LIMIT $` + strconv.Itoa(len(args))
-	rows, _ := s.db.pool.Query(ctx, sql, args...)
+	sql := q.query(`SELECT id, message_id, tenant_id, at, screen, rules_version, model_version FROM firewall_audit`, `at, id`, f.Limit+1)
+	rows, _ := s.db.pool.Query(ctx, sql, q.args...)
 	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (firewall.AuditRecord, error) {
 		var r firewall.AuditRecord
 		var screen []byte

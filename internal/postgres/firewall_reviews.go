@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,31 +88,18 @@ func (s *ReviewStore) List(ctx context.Context, f firewall.ReviewFilter) ([]fire
 	if err != nil {
 		return nil, "", err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		where = append(where, cond)
-	}
+	var q filter
 	if f.TenantID != "" {
-		add("tenant_id = ?", f.TenantID)
+		q.add("tenant_id = ?", f.TenantID)
 	}
 	if f.State != "" {
-		add("state = ?", f.State)
+		q.add("state = ?", f.State)
 	}
 	if curID != "" {
-		add("(created_at, message_id) > (?, ?)", curAt, curID)
+		q.add("(created_at, message_id) > (?, ?)", curAt, curID)
 	}
-	sql := `SELECT ` + reviewColumns + ` FROM firewall_reviews`
-	if len(where) > 0 {
-		sql += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit+1)
-	sql += ` ORDER BY created_at, message_id LIMIT $` + strconv.Itoa(len(args))
-	rows, _ := s.db.pool.Query(ctx, sql, args...)
+	sql := q.query(`SELECT `+reviewColumns+` FROM firewall_reviews`, `created_at, message_id`, f.Limit+1)
+	rows, _ := s.db.pool.Query(ctx, sql, q.args...)
 	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (firewall.Review, error) { return scanReview(row) })
 	if err != nil {
 		return nil, "", wrap(err, "postgres: list reviews")

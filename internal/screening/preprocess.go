@@ -70,8 +70,8 @@ func preprocess(s *firewall.Screen) {
 	}
 	f.SenderType = senderType(m.From)
 	if f.SenderType == "longcode" || f.SenderType == "shortcode" {
-		if n, err := phonenumbers.Parse(plus(m.From), ""); err == nil {
-			f.SenderCountry = phonenumbers.GetRegionCodeForNumber(n)
+		if _, r, ok := lookupNumber(m.From); ok {
+			f.SenderCountry = r.country
 		}
 	}
 	if m.ContentType == "binary" {
@@ -105,16 +105,26 @@ func preprocess(s *firewall.Screen) {
 
 // destination parses the destination as an E.164 number.
 func destination(s *firewall.Screen) {
-	if digits, ok := e164Digits(s.Message.To); ok {
-		if r, ok := ranges.get(digits); ok {
-			r.apply(s, digits)
-			return
-		}
-	}
-	n, err := phonenumbers.Parse(plus(s.Message.To), "")
-	if err != nil {
+	digits, r, ok := lookupNumber(s.Message.To)
+	if !ok {
 		indicate(s, firewall.PhasePreprocess, "preprocess.invalid_number", 95, "destination "+quote(s.Message.To)+" is not a phone number")
 		return
+	}
+	r.apply(s, digits)
+}
+
+// lookupNumber returns a number's E.164 digits and what the library says of its
+// range: from the range cache when the address is written as E.164, else parsed
+// (and cached). ok is false for what does not parse as a phone number.
+func lookupNumber(addr string) (string, numberRange, bool) {
+	if digits, ok := e164Digits(addr); ok {
+		if r, ok := ranges.get(digits); ok {
+			return digits, r, true
+		}
+	}
+	n, err := phonenumbers.Parse(plus(addr), "")
+	if err != nil {
+		return "", numberRange{}, false
 	}
 	digits := phonenumbers.Format(n, phonenumbers.E164)[1:]
 	// A number is valid exactly when its region's metadata gives it a type
@@ -129,7 +139,7 @@ func destination(s *firewall.Screen) {
 		}
 	}
 	ranges.put(digits, r)
-	r.apply(s, digits)
+	return digits, r, true
 }
 
 // numberRange is what the phone-number library says about a number, kept per range.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,7 +127,7 @@ func ParseSettings(data []byte) (Settings, error) {
 	}
 	for i, p := range s.HighCostPrefixes {
 		if p == "" || strings.Trim(p, "0123456789") != "" {
-			add("high_cost_prefixes["+itoa(i)+"]", "must be digits (E.164 without '+')")
+			add("high_cost_prefixes["+strconv.Itoa(i)+"]", "must be digits (E.164 without '+')")
 		}
 	}
 	if s.ReputationCache < 0 {
@@ -165,9 +166,4 @@ func invalid(what string, bad []errs.FieldViolation) *errs.Error {
 		parts[i] = f.Field + ": " + f.Reason
 	}
 	return &errs.Error{Code: errs.Invalid, Message: what + ": " + strings.Join(parts, "; "), Fields: bad}
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }

@@ -170,6 +170,7 @@ type release struct {
 	stop   chan struct{}
 	done   sync.WaitGroup
 	once   sync.Once
+	purged time.Time // the last successful purge (only the sweep goroutine touches it)
 }
 
 func (f *release) Handle(context.Context, event.Event) (*event.Event, error) { return nil, nil }
@@ -192,41 +193,62 @@ func (f *release) sweep() {
 	}
 }
 
-// Sweep applies the SLA to overdue reviews and releases due throttled messages once.
+// Sweep applies the SLA to overdue reviews, re-sends decided reviews whose
+// message.screened was lost, releases due throttled messages, and (hourly) purges
+// what is past the retention. Each message is marked sent only after its emit; one
+// message's failure does not hold back the others (it is claimed again once
+// firewall.DeliveryLease lapses).
 func (f *release) Sweep(ctx context.Context) error {
 	if f.emit == nil {
 		return errs.E(errs.Unavailable, "firewall-release has no emitter")
 	}
-	// The two queues are swept independently, and one message's failure does not
-	// hold back the others: each is retried on the next sweep.
 	var failed []error
 	overdue, err := f.engine.Overdue(ctx, 256)
 	failed = append(failed, err)
-	for _, s := range overdue {
-		failed = append(failed, f.send(ctx, s, screening.PhaseReviewSLA))
+	owed, err := f.engine.Undelivered(ctx, 256)
+	failed = append(failed, err)
+	for _, s := range append(overdue, owed...) {
+		if err := f.send(ctx, s); err != nil {
+			failed = append(failed, err)
+			continue
+		}
+		failed = append(failed, f.engine.Delivered(ctx, s.Message.ID))
 	}
 	due, err := f.engine.DueThrottled(ctx, 256)
 	failed = append(failed, err)
 	for _, s := range due {
-		if err := f.send(ctx, s, screening.PhaseRelease); err != nil {
+		if err := f.send(ctx, s); err != nil {
 			failed = append(failed, err)
 			continue
 		}
 		failed = append(failed, f.engine.Released(ctx, s.Message.ID))
 	}
+	if time.Since(f.purged) >= PurgeInterval {
+		n, err := f.engine.Purge(ctx)
+		if err == nil {
+			f.purged = time.Now()
+			if n > 0 {
+				f.log.InfoContext(ctx, "firewall: purged decided reviews and released messages", "rows", n)
+			}
+		}
+		failed = append(failed, err)
+	}
 	return errors.Join(failed...)
 }
 
-func (f *release) send(ctx context.Context, s *firewall.Screen, suffix string) error {
+// PurgeInterval is how often firewall-release purges the queues.
+const PurgeInterval = time.Hour
+
+func (f *release) send(ctx context.Context, s *firewall.Screen) error {
 	m, err := screening.RequestOf(s)
 	if err != nil {
 		return err
 	}
-	out, err := screening.Screened(ctx, f.emit, m, s, suffix)
+	out, err := screening.Screened(ctx, f.emit, m, s, s.Verdict.Phase)
 	if err != nil {
 		return err
 	}
-	f.log.InfoContext(ctx, "firewall: later decision", "message_id", s.Message.ID, "decision", s.Verdict.Decision, "phase", suffix)
+	f.log.InfoContext(ctx, "firewall: later decision", "message_id", s.Message.ID, "decision", s.Verdict.Decision, "phase", s.Verdict.Phase)
 	return f.emit.Emit(ctx, *out)
 }
 

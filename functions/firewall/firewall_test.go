@@ -2,6 +2,8 @@ package firewall_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -147,5 +149,18 @@ func TestReleaseSweep(t *testing.T) {
 	}
 	if got := rec.all(); len(got) != 0 {
 		t.Fatalf("emitted %d events before the SLA", len(got))
+	}
+}
+
+// Billing takes message.screened only from the firewall's source: the Trigger's
+// filter must name the source the firewall's events carry.
+func TestBillingTriggerFiltersOnTheFirewallSource(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../triggers/billing-authorize.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "- exact: {source: " + screening.Source + "}"; !strings.Contains(string(raw), want) {
+		t.Fatalf("triggers/billing-authorize.yaml does not filter with %q", want)
 	}
 }

@@ -190,13 +190,23 @@ func (s *Server) decideReview(w http.ResponseWriter, r *http.Request, approve bo
 	req, err := screening.RequestOf(screen)
 	if err == nil {
 		var out *event.Event
-		out, err = screening.Screened(r.Context(), s.opts.Emitter, req, screen, screening.PhaseReview)
+		out, err = screening.Screened(r.Context(), s.opts.Emitter, req, screen, screen.Verdict.Phase)
 		if err == nil {
 			err = s.opts.Emitter.Emit(r.Context(), *out)
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, errs.Wrap(errs.Unavailable, err, "review %s decided but its event is not emitted yet: repeat the request", rv.MessageID))
+		s.writeError(w, r, errs.Wrap(errs.Unavailable, err,
+			"review %s is decided but its event is not emitted yet: firewall-release sends it within %s, or repeat the request",
+			rv.MessageID, firewall.DeliveryLease))
+		return
+	}
+	// Not marked delivered (a store hiccup): firewall-release sends the same event id
+	// again once the lease lapses, which consumers take as a duplicate.
+	if err := e.Delivered(r.Context(), rv.MessageID); err != nil {
+		s.opts.Logger.WarnContext(r.Context(), "firewall: review emitted but not marked delivered", "message_id", rv.MessageID, "error", err)
+	} else if rv, err = e.GetReview(r.Context(), rv.MessageID); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, rv)

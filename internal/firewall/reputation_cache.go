@@ -182,7 +182,7 @@ func CheckReview(r Review, now time.Time) (Review, error) {
 		return r, violation("deadline", "required", "review of %s: no deadline", r.MessageID)
 	}
 	r.State, r.CreatedAt, r.Deadline = ReviewPending, StoreTime(now), StoreTime(r.Deadline)
-	r.DecidedAt, r.DecidedBy, r.Outcome, r.Note = nil, "", "", ""
+	r.DecidedAt, r.DecidedBy, r.Outcome, r.Note, r.DeliveredAt = nil, "", "", "", nil
 	return r, nil
 }
 
@@ -230,7 +230,7 @@ func CheckDeferred(d Deferred) (Deferred, error) {
 	case d.ReleaseAt.IsZero():
 		return d, violation("release_at", "required", "deferred message %s: no release time", d.MessageID)
 	}
-	d.ReleaseAt = StoreTime(d.ReleaseAt)
+	d.ReleaseAt, d.ReleasedAt = StoreTime(d.ReleaseAt), nil
 	return d, nil
 }
 

@@ -89,6 +89,9 @@ type Review struct {
 	DecidedBy string     `json:"decided_by,omitempty"` // operator, or "sla"
 	Outcome   string     `json:"outcome,omitempty"`    // pass or block
 	Note      string     `json:"note,omitempty"`
+	// DeliveredAt is when the decision's message.screened was emitted (Delivered);
+	// until then the review is owed one (Undelivered).
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
 
 // ReviewFilter selects reviews.
@@ -98,6 +101,13 @@ type ReviewFilter struct {
 	Limit    int    // 0 = 100
 	Cursor   string // from the previous page's NextCursor
 }
+
+// DeliveryLease is how long a claim on a decided review or a due throttled message
+// lasts. Whoever decided or claimed it emits its message.screened and marks it done
+// (Delivered, Released) within the lease; if it crashes or the emit fails, the next
+// sweep after the lease (in any pod) claims it again. So a decision is never lost,
+// and concurrent sweepers do not both send the same message.
+const DeliveryLease = 30 * time.Second
 
 // Reviews is the review queue of held messages, and the queue of throttled
 // messages waiting for their release time (Deferred). Errors are *errs.Error.
@@ -111,18 +121,35 @@ type Reviews interface {
 	List(ctx context.Context, f ReviewFilter) ([]Review, string, error)
 	// Decide moves a pending review to approved, rejected or expired, with outcome
 	// pass or block. Deciding one that is already decided is Conflict, unless it was
-	// decided the same way (then it returns the stored review: replays).
+	// decided the same way (then it returns the stored review: replays). The decision
+	// it applies is claimed by its caller until at + DeliveryLease: the caller emits
+	// it and calls Delivered.
 	Decide(ctx context.Context, messageID, state, outcome, by, note string, at time.Time) (Review, error)
 	// Overdue returns up to limit pending reviews whose deadline is <= t.
 	Overdue(ctx context.Context, t time.Time, limit int) ([]Review, error)
+	// Undelivered claims, until t + DeliveryLease, up to limit decided reviews that
+	// are not Delivered and not claimed at t, oldest decision first (ties by message
+	// id): the decisions whose emit was lost. Concurrent callers get disjoint claims.
+	Undelivered(ctx context.Context, t time.Time, limit int) ([]Review, error)
+	// Delivered records that a decided review's message.screened was emitted
+	// (idempotent; NotFound for no review, Conflict for a pending one).
+	Delivered(ctx context.Context, messageID string, at time.Time) error
 
 	// Defer queues a throttled message for release at r.ReleaseAt (a second Defer of
-	// the same message id is a no-op).
+	// the same message id is a no-op, also once it was released).
 	Defer(ctx context.Context, d Deferred) error
-	// Due returns up to limit deferred messages whose release time is <= t.
+	// Due claims, until t + DeliveryLease, up to limit deferred messages not yet
+	// released whose release time is <= t and that are not claimed at t, by release
+	// time (ties by message id). Concurrent callers get disjoint claims.
 	Due(ctx context.Context, t time.Time, limit int) ([]Deferred, error)
-	// Released removes a deferred message once its pass was emitted.
-	Released(ctx context.Context, messageID string) error
+	// Released records that a deferred message's pass was emitted: Due no longer
+	// returns it (idempotent; releasing a message that is not deferred is a no-op).
+	Released(ctx context.Context, messageID string, at time.Time) error
+
+	// Purge deletes delivered reviews decided before `before` and deferred messages
+	// released before it, and says how many rows went. The audit keeps every
+	// decision; these queues need only what is pending or recent.
+	Purge(ctx context.Context, before time.Time) (int, error)
 }
 
 // Deferred is a throttled message waiting to go on.
@@ -131,6 +158,8 @@ type Deferred struct {
 	TenantID  string    `json:"tenant_id"`
 	Screen    Screen    `json:"screen"`
 	ReleaseAt time.Time `json:"release_at"`
+	// ReleasedAt is when its pass was emitted (Released).
+	ReleasedAt *time.Time `json:"released_at,omitempty"`
 }
 
 // AuditRecord is one stored decision: every message screened gets one per decision

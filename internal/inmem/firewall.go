@@ -184,11 +184,13 @@ type ReviewStore struct {
 // Stored reviews and deferred messages keep a deep copy of their screen
 // (Screen.Clone), handed out as copies: cheaper than JSON on the hold path.
 type storedReview struct {
-	r firewall.Review
+	r            firewall.Review
+	claimedUntil time.Time // a decider's or sweeper's lease (Decide, Undelivered)
 }
 
 type storedDeferred struct {
-	d firewall.Deferred
+	d            firewall.Deferred
+	claimedUntil time.Time // a sweeper's lease (Due)
 }
 
 var _ firewall.Reviews = (*ReviewStore)(nil)
@@ -201,12 +203,27 @@ func NewReviewStore(now func() time.Time) *ReviewStore {
 func (sr storedReview) decode() firewall.Review {
 	r := sr.r
 	r.Screen = r.Screen.Clone()
-	if r.DecidedAt != nil {
-		at := *r.DecidedAt
-		r.DecidedAt = &at
-	}
+	r.DecidedAt, r.DeliveredAt = copyTime(r.DecidedAt), copyTime(r.DeliveredAt)
 	return r
 }
+
+func (sd storedDeferred) decode() firewall.Deferred {
+	d := sd.d
+	d.Screen = d.Screen.Clone()
+	d.ReleasedAt = copyTime(d.ReleasedAt)
+	return d
+}
+
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// claimable says whether a lease ending at until has lapsed at t.
+func claimable(until, t time.Time) bool { return !until.After(t) }
 
 // Hold implements firewall.Reviews.
 func (s *ReviewStore) Hold(_ context.Context, r firewall.Review) (firewall.Review, error) {
@@ -287,6 +304,7 @@ func (s *ReviewStore) Decide(_ context.Context, messageID, state, outcome, by, n
 		return sr.decode(), nil
 	}
 	sr.r.State, sr.r.Outcome, sr.r.DecidedBy, sr.r.Note, sr.r.DecidedAt = state, outcome, by, note, &at
+	sr.claimedUntil = at.Add(firewall.DeliveryLease)
 	s.reviews[messageID] = sr
 	return sr.decode(), nil
 }
@@ -337,32 +355,100 @@ func (s *ReviewStore) Due(_ context.Context, t time.Time, limit int) ([]firewall
 		return nil, err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var due []storedDeferred
 	for _, sd := range s.deferred {
-		if !sd.d.ReleaseAt.After(t) {
+		if sd.d.ReleasedAt == nil && !sd.d.ReleaseAt.After(t) && claimable(sd.claimedUntil, t) {
 			due = append(due, sd)
 		}
 	}
-	s.mu.Unlock()
 	slices.SortFunc(due, func(a, b storedDeferred) int {
 		return cmp.Or(a.d.ReleaseAt.Compare(b.d.ReleaseAt), cmp.Compare(a.d.MessageID, b.d.MessageID))
 	})
 	out := make([]firewall.Deferred, 0, min(len(due), limit))
 	for _, sd := range due[:min(len(due), limit)] {
-		d := sd.d
-		d.Screen = d.Screen.Clone()
-		out = append(out, d)
+		sd.claimedUntil = t.Add(firewall.DeliveryLease)
+		s.deferred[sd.d.MessageID] = sd
+		out = append(out, sd.decode())
 	}
 	return out, nil
 }
 
-// Released implements firewall.Reviews; releasing a message that is not deferred is
-// a no-op.
-func (s *ReviewStore) Released(_ context.Context, messageID string) error {
+// Released implements firewall.Reviews; the message stays, released, so a second
+// Defer of it is still a no-op.
+func (s *ReviewStore) Released(_ context.Context, messageID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.deferred, messageID)
+	if sd, ok := s.deferred[messageID]; ok && sd.d.ReleasedAt == nil {
+		at = firewall.StoreTime(at)
+		sd.d.ReleasedAt = &at
+		s.deferred[messageID] = sd
+	}
 	return nil
+}
+
+// Undelivered implements firewall.Reviews, oldest decision first, ties by message id.
+func (s *ReviewStore) Undelivered(_ context.Context, t time.Time, limit int) ([]firewall.Review, error) {
+	limit, err := firewall.PageLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var owed []storedReview
+	for _, sr := range s.reviews {
+		if sr.r.State != firewall.ReviewPending && sr.r.DeliveredAt == nil && claimable(sr.claimedUntil, t) {
+			owed = append(owed, sr)
+		}
+	}
+	slices.SortFunc(owed, func(a, b storedReview) int {
+		return cmp.Or(a.r.DecidedAt.Compare(*b.r.DecidedAt), cmp.Compare(a.r.MessageID, b.r.MessageID))
+	})
+	out := make([]firewall.Review, 0, min(len(owed), limit))
+	for _, sr := range owed[:min(len(owed), limit)] {
+		sr.claimedUntil = t.Add(firewall.DeliveryLease)
+		s.reviews[sr.r.MessageID] = sr
+		out = append(out, sr.decode())
+	}
+	return out, nil
+}
+
+// Delivered implements firewall.Reviews.
+func (s *ReviewStore) Delivered(_ context.Context, messageID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sr, ok := s.reviews[messageID]
+	switch {
+	case !ok:
+		return errs.E(errs.NotFound, "review of message %s not found", messageID)
+	case sr.r.State == firewall.ReviewPending:
+		return errs.E(errs.Conflict, "review of message %s is pending: nothing to deliver", messageID)
+	case sr.r.DeliveredAt == nil:
+		at = firewall.StoreTime(at)
+		sr.r.DeliveredAt = &at
+		s.reviews[messageID] = sr
+	}
+	return nil
+}
+
+// Purge implements firewall.Reviews.
+func (s *ReviewStore) Purge(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sr := range s.reviews {
+		if sr.r.DeliveredAt != nil && sr.r.DecidedAt.Before(before) {
+			delete(s.reviews, id)
+			n++
+		}
+	}
+	for id, sd := range s.deferred {
+		if sd.d.ReleasedAt != nil && sd.d.ReleasedAt.Before(before) {
+			delete(s.deferred, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // AuditStore is firewall.Audit in memory: the records by id, screens kept as JSON.

@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,9 +16,10 @@ import (
 )
 
 // ReviewStore is firewall.Reviews on firewall_reviews and firewall_deferred
-// (migration 0009). Decide is one conditional UPDATE of a pending review: of
+// (migrations 0009, 0010). Decide is one conditional UPDATE of a pending review: of
 // concurrent decisions of one review, the first to lock its row applies and the
-// others find it decided.
+// others find it decided. Undelivered and Due claim rows with FOR UPDATE SKIP
+// LOCKED and a lease (claimed_until), so concurrent sweepers take disjoint rows.
 type ReviewStore struct{ db *DB }
 
 var _ firewall.Reviews = (*ReviewStore)(nil)
@@ -23,24 +27,29 @@ var _ firewall.Reviews = (*ReviewStore)(nil)
 // FirewallReviews returns the review queue and the deferred (throttled) messages.
 func (db *DB) FirewallReviews() firewall.Reviews { return &ReviewStore{db: db} }
 
-const reviewColumns = `message_id, tenant_id, screen, state, created_at, deadline, decided_at, decided_by, outcome, note`
+const reviewColumns = `message_id, tenant_id, screen, state, created_at, deadline, decided_at, decided_by, outcome, note, delivered_at`
 
 func scanReview(row pgx.Row) (firewall.Review, error) {
 	var r firewall.Review
 	var screen []byte
 	if err := row.Scan(&r.MessageID, &r.TenantID, &screen, &r.State, &r.CreatedAt, &r.Deadline, &r.DecidedAt,
-		&r.DecidedBy, &r.Outcome, &r.Note); err != nil {
+		&r.DecidedBy, &r.Outcome, &r.Note, &r.DeliveredAt); err != nil {
 		return r, err
 	}
 	if err := json.Unmarshal(screen, &r.Screen); err != nil {
 		return r, errs.Wrap(errs.Internal, err, "postgres: decode screen of review %s", r.MessageID)
 	}
 	r.CreatedAt, r.Deadline = r.CreatedAt.UTC(), r.Deadline.UTC()
-	if r.DecidedAt != nil {
-		at := r.DecidedAt.UTC()
-		r.DecidedAt = &at
-	}
+	r.DecidedAt, r.DeliveredAt = utcOrNil(r.DecidedAt), utcOrNil(r.DeliveredAt)
 	return r, nil
+}
+
+func utcOrNil(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 func encodeScreen(s firewall.Screen, id string) ([]byte, error) {
@@ -126,9 +135,9 @@ func (s *ReviewStore) Decide(ctx context.Context, messageID, state, outcome, by,
 		return firewall.Review{}, err
 	}
 	r, err := scanReview(s.db.pool.QueryRow(ctx, `UPDATE firewall_reviews
-		SET state = $2, outcome = $3, decided_by = $4, note = $5, decided_at = $6
+		SET state = $2, outcome = $3, decided_by = $4, note = $5, decided_at = $6, claimed_until = $7
 		WHERE message_id = $1 AND state = 'pending'
-		RETURNING `+reviewColumns, messageID, state, outcome, by, note, at))
+		RETURNING `+reviewColumns, messageID, state, outcome, by, note, at, at.Add(firewall.DeliveryLease)))
 	if err == nil {
 		return r, nil
 	}
@@ -179,15 +188,19 @@ func (s *ReviewStore) Defer(ctx context.Context, d firewall.Deferred) error {
 	return wrap(err, "postgres: defer message %s", d.MessageID)
 }
 
-// Due implements firewall.Reviews, by release time (ties by message id); limit 0 is
-// firewall.DefaultPageLimit.
+// Due implements firewall.Reviews: one UPDATE claims the rows its subquery locked
+// (SKIP LOCKED passes over rows another sweeper is claiming).
 func (s *ReviewStore) Due(ctx context.Context, t time.Time, limit int) ([]firewall.Deferred, error) {
 	limit, err := firewall.PageLimit(limit)
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := s.db.pool.Query(ctx, `SELECT message_id, tenant_id, screen, release_at FROM firewall_deferred
-		WHERE release_at <= $1 ORDER BY release_at, message_id LIMIT $2`, t, limit)
+	rows, _ := s.db.pool.Query(ctx, `UPDATE firewall_deferred d SET claimed_until = $2
+		FROM (SELECT message_id FROM firewall_deferred
+			WHERE released_at IS NULL AND release_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+			ORDER BY release_at, message_id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+		WHERE d.message_id = c.message_id
+		RETURNING d.message_id, d.tenant_id, d.screen, d.release_at`, t, t.Add(firewall.DeliveryLease), limit)
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (firewall.Deferred, error) {
 		var d firewall.Deferred
 		var screen []byte
@@ -203,15 +216,80 @@ func (s *ReviewStore) Due(ctx context.Context, t time.Time, limit int) ([]firewa
 	if err != nil {
 		return nil, wrap(err, "postgres: due deferred messages")
 	}
+	slices.SortFunc(ds, func(a, b firewall.Deferred) int { // RETURNING has no order
+		return cmp.Or(a.ReleaseAt.Compare(b.ReleaseAt), cmp.Compare(a.MessageID, b.MessageID))
+	})
 	if ds == nil {
 		ds = []firewall.Deferred{}
 	}
 	return ds, nil
 }
 
-// Released implements firewall.Reviews; releasing a message that is not deferred (a
-// retry) is a no-op.
-func (s *ReviewStore) Released(ctx context.Context, messageID string) error {
-	_, err := s.db.pool.Exec(ctx, `DELETE FROM firewall_deferred WHERE message_id = $1`, messageID)
+// Released implements firewall.Reviews: the row stays, released, so a redelivered
+// Defer finds it and does not queue the message again.
+func (s *ReviewStore) Released(ctx context.Context, messageID string, at time.Time) error {
+	_, err := s.db.pool.Exec(ctx, `UPDATE firewall_deferred SET released_at = $2
+		WHERE message_id = $1 AND released_at IS NULL`, messageID, firewall.StoreTime(at))
 	return wrap(err, "postgres: release deferred message %s", messageID)
+}
+
+// Undelivered implements firewall.Reviews, claiming as Due does.
+func (s *ReviewStore) Undelivered(ctx context.Context, t time.Time, limit int) ([]firewall.Review, error) {
+	limit, err := firewall.PageLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := s.db.pool.Query(ctx, `UPDATE firewall_reviews r SET claimed_until = $2
+		FROM (SELECT message_id FROM firewall_reviews
+			WHERE state <> 'pending' AND delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $1)
+			ORDER BY decided_at, message_id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+		WHERE r.message_id = c.message_id
+		RETURNING `+prefixed("r.", reviewColumns), t, t.Add(firewall.DeliveryLease), limit)
+	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (firewall.Review, error) { return scanReview(row) })
+	if err != nil {
+		return nil, wrap(err, "postgres: undelivered reviews")
+	}
+	slices.SortFunc(rs, func(a, b firewall.Review) int {
+		return cmp.Or(a.DecidedAt.Compare(*b.DecidedAt), cmp.Compare(a.MessageID, b.MessageID))
+	})
+	if rs == nil {
+		rs = []firewall.Review{}
+	}
+	return rs, nil
+}
+
+// Delivered implements firewall.Reviews.
+func (s *ReviewStore) Delivered(ctx context.Context, messageID string, at time.Time) error {
+	var state string
+	err := s.db.pool.QueryRow(ctx, `WITH u AS (UPDATE firewall_reviews SET delivered_at = coalesce(delivered_at, $2)
+			WHERE message_id = $1 AND state <> 'pending' RETURNING state)
+		SELECT coalesce((SELECT state FROM u), (SELECT state FROM firewall_reviews WHERE message_id = $1), '')`,
+		messageID, firewall.StoreTime(at)).Scan(&state)
+	switch {
+	case err != nil:
+		return wrap(err, "postgres: deliver review %s", messageID)
+	case state == "":
+		return errs.E(errs.NotFound, "review of message %s not found", messageID)
+	case state == firewall.ReviewPending:
+		return errs.E(errs.Conflict, "review of message %s is pending: nothing to deliver", messageID)
+	}
+	return nil
+}
+
+// Purge implements firewall.Reviews.
+func (s *ReviewStore) Purge(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := s.db.pool.QueryRow(ctx, `WITH r AS (DELETE FROM firewall_reviews WHERE delivered_at IS NOT NULL AND decided_at < $1 RETURNING 1),
+		d AS (DELETE FROM firewall_deferred WHERE released_at IS NOT NULL AND released_at < $1 RETURNING 1)
+		SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM d)`, before).Scan(&n)
+	return n, wrap(err, "postgres: purge reviews")
+}
+
+// prefixed qualifies each of a comma-separated column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
 }

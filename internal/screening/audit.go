@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/firewall"
@@ -36,8 +37,11 @@ type auditResult struct {
 	err      error
 }
 
-// auditBatchMax bounds one store call.
-const auditBatchMax = 256
+// auditBatchMax bounds one store call; auditBatchTimeout bounds its time.
+const (
+	auditBatchMax     = 256
+	auditBatchTimeout = 10 * time.Second
+)
 
 func newAuditBatcher(store firewall.Audit, log *slog.Logger) *auditBatcher {
 	b := &auditBatcher{store: store, log: log, in: make(chan auditReq, 4*auditBatchMax)}
@@ -99,9 +103,12 @@ func (b *auditBatcher) run() {
 			}
 		}
 		if len(recs) > 0 {
-			// No deadline of its own (a timer per batch cost more than the batch in
-			// memory): a hung database is bounded by its statement_timeout.
-			standing, err := b.store.RecordFirst(context.WithoutCancel(live[0].ctx), recs...)
+			// Not the first caller's context (its cancellation would fail the whole
+			// batch), but a deadline of its own: a hung database must not stall every
+			// decision behind it for longer than a caller would wait.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), auditBatchTimeout)
+			standing, err := b.store.RecordFirst(ctx, recs...)
+			cancel()
 			if err != nil {
 				b.log.Warn("firewall: audit batch failed", "records", len(recs), "error", err)
 			}

@@ -168,7 +168,9 @@ func TestBombingIsThrottledAndReleased(t *testing.T) {
 	if err != nil || len(due) != 20 {
 		t.Fatalf("due after the delay: %d, %v", len(due), err)
 	}
-	for _, s := range due {
+	// The sweeper releases 15 and crashes: a second sweep now gets none (claimed), one
+	// after the lease the other 5.
+	for _, s := range due[:15] {
 		if s.Verdict.Decision != firewall.Pass || s.Verdict.Phase != screening.PhaseRelease {
 			t.Fatalf("released verdict %+v", s.Verdict)
 		}
@@ -176,6 +178,25 @@ func TestBombingIsThrottledAndReleased(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if again, _ := x.engine.DueThrottled(ctx, 100); len(again) != 0 {
+		t.Fatalf("%d due again while claimed", len(again))
+	}
+	x.clock.advance(firewall.DeliveryLease)
+	again, err := x.engine.DueThrottled(ctx, 100)
+	if err != nil || len(again) != 5 || again[0].Message.ID != due[15].Message.ID {
+		t.Fatalf("due after the lease: %d, %v; want the 5 not released", len(again), err)
+	}
+	for _, s := range again {
+		if err := x.engine.Released(ctx, s.Message.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A redelivered decide step of a released message does not queue it again.
+	replay := throttled[0].Clone()
+	if err := x.engine.Decide(ctx, &replay); err != nil {
+		t.Fatal(err)
+	}
+	x.clock.advance(time.Hour)
 	if due, _ = x.engine.DueThrottled(ctx, 100); len(due) != 0 {
 		t.Fatalf("%d still due after release", len(due))
 	}
@@ -226,8 +247,37 @@ func TestHoldReviewAndSLA(t *testing.T) {
 	if err != nil || rv.State != firewall.ReviewExpired || rv.DecidedBy != "sla" {
 		t.Fatalf("expired review %+v, %v", rv, err)
 	}
+	// Neither decision was marked delivered (as if the API and the sweeper crashed
+	// after deciding): once a claim lapses, the sweep gets it again, with the verdict
+	// it was first sent with; once delivered, never again. The approval's lapsed
+	// during the SLA wait; the expiry's is still running.
+	owed, err := x.engine.Undelivered(ctx, 10)
+	if err != nil || len(owed) != 1 || owed[0].Message.ID != a.Message.ID {
+		t.Fatalf("undelivered: %v, %v; want the approval only", owed, err)
+	}
+	if owed[0].Verdict.Decision != firewall.Pass || owed[0].Verdict.Explanation != s.Verdict.Explanation {
+		t.Errorf("re-sent approval %+v, first sent %+v", owed[0].Verdict, s.Verdict)
+	}
+	if err := x.engine.Delivered(ctx, a.Message.ID); err != nil {
+		t.Fatal(err)
+	}
+	x.clock.advance(firewall.DeliveryLease)
+	owed, err = x.engine.Undelivered(ctx, 10)
+	if err != nil || len(owed) != 1 || owed[0].Message.ID != b.Message.ID {
+		t.Fatalf("undelivered after the lease: %v, %v; want the expiry only", owed, err)
+	}
+	if v := owed[0].Verdict; v.Decision != firewall.Block || v.Phase != screening.PhaseReviewSLA || v.Explanation != got[0].Verdict.Explanation {
+		t.Errorf("re-sent expiry %+v, first sent %+v", v, got[0].Verdict)
+	}
+	if err := x.engine.Delivered(ctx, b.Message.ID); err != nil {
+		t.Fatal(err)
+	}
+	x.clock.advance(firewall.DeliveryLease)
+	if owed, err := x.engine.Undelivered(ctx, 10); err != nil || len(owed) != 0 {
+		t.Fatalf("undelivered after delivery: %d, %v", len(owed), err)
+	}
 	recs, _, err := x.db.FirewallAudit().List(ctx, firewall.AuditFilter{TenantID: x.tenant, Limit: 100})
-	if err != nil || len(recs) != 4 { // two holds, an approval, an expiry
+	if err != nil || len(recs) != 4 { // two holds, an approval, an expiry (re-sends are not new decisions)
 		t.Fatalf("audit: %d records, %v", len(recs), err)
 	}
 }

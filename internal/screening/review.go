@@ -18,8 +18,9 @@ const (
 )
 
 // Review decides a held message: approve sends it on (pass), reject blocks it. It
-// returns the screen with its new verdict, for the caller to emit. Deciding a review
-// again the same way returns the same (replays); the other way is Conflict.
+// returns the screen with its new verdict, for the caller to emit and then mark
+// Delivered (if the caller fails first, the sweep's Undelivered sends it). Deciding
+// a review again the same way returns the same (replays); the other way is Conflict.
 func (e *Engine) Review(ctx context.Context, messageID string, approve bool, by, note string) (firewall.Review, *firewall.Screen, error) {
 	state, outcome := firewall.ReviewRejected, firewall.Block
 	if approve {
@@ -29,12 +30,12 @@ func (e *Engine) Review(ctx context.Context, messageID string, approve bool, by,
 	if err != nil {
 		return r, nil, err
 	}
-	s, err := e.later(ctx, r, PhaseReview, fmt.Sprintf("%s by %s", state, by))
+	s, err := e.later(ctx, r)
 	return r, s, err
 }
 
 // Overdue applies the default action to held messages whose SLA passed, and returns
-// their screens with the new verdict, for the caller to emit.
+// their screens with the new verdict, for the caller to emit and mark Delivered.
 func (e *Engine) Overdue(ctx context.Context, limit int) ([]*firewall.Screen, error) {
 	now := e.now()
 	due, err := e.cfg.Reviews.Overdue(ctx, now, limit)
@@ -44,14 +45,14 @@ func (e *Engine) Overdue(ctx context.Context, limit int) ([]*firewall.Screen, er
 	action := e.cfg.Settings.Review.DefaultAction
 	out := make([]*firewall.Screen, 0, len(due))
 	for _, r := range due {
-		r, err := e.cfg.Reviews.Decide(ctx, r.MessageID, firewall.ReviewExpired, action, "sla", "", now)
+		r, err := e.cfg.Reviews.Decide(ctx, r.MessageID, firewall.ReviewExpired, action, DecidedBySLA, "", now)
 		if errs.CodeOf(err) == errs.Conflict {
 			continue // an operator decided it meanwhile
 		}
 		if err != nil {
 			return out, err
 		}
-		s, err := e.later(ctx, r, PhaseReviewSLA, fmt.Sprintf("not reviewed within %s: default action", time.Duration(e.cfg.Settings.Review.SLA)))
+		s, err := e.later(ctx, r)
 		if err != nil {
 			return out, err
 		}
@@ -60,23 +61,68 @@ func (e *Engine) Overdue(ctx context.Context, limit int) ([]*firewall.Screen, er
 	return out, nil
 }
 
-// later is a held message's second verdict, audited.
-func (e *Engine) later(ctx context.Context, r firewall.Review, phase, why string) (*firewall.Screen, error) {
+// Undelivered claims decided reviews whose message.screened was never marked
+// Delivered (the decider crashed or its emit failed) and returns their screens, for
+// the caller to emit and mark Delivered.
+func (e *Engine) Undelivered(ctx context.Context, limit int) ([]*firewall.Screen, error) {
+	owed, err := e.cfg.Reviews.Undelivered(ctx, e.now(), limit)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "firewall: undelivered reviews")
+	}
+	out := make([]*firewall.Screen, 0, len(owed))
+	for _, r := range owed {
+		s, err := e.later(ctx, r)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Delivered records that a decided review's message.screened was emitted.
+func (e *Engine) Delivered(ctx context.Context, messageID string) error {
+	return e.cfg.Reviews.Delivered(ctx, messageID, e.now())
+}
+
+// DecidedBySLA is the decider of a review the SLA's default action decided.
+const DecidedBySLA = "sla"
+
+// LaterPhase is the phase of a decided review's verdict.
+func LaterPhase(r firewall.Review) string {
+	if r.State == firewall.ReviewExpired {
+		return PhaseReviewSLA
+	}
+	return PhaseReview
+}
+
+// later is a decided review's verdict, audited; from the review alone, so a re-send
+// says what the first send said.
+func (e *Engine) later(ctx context.Context, r firewall.Review) (*firewall.Screen, error) {
+	why := fmt.Sprintf("%s by %s", r.State, r.DecidedBy)
+	if r.State == firewall.ReviewExpired {
+		why = fmt.Sprintf("not reviewed within %s: default action", r.Deadline.Sub(r.CreatedAt).Round(time.Second))
+	}
 	s := r.Screen
 	prev := firewall.Verdict{}
 	if s.Verdict != nil {
 		prev = *s.Verdict
 	}
 	v := prev
-	v.Decision, v.Phase, v.ReleaseAt = r.Outcome, phase, nil
+	v.Decision, v.Phase, v.ReleaseAt = r.Outcome, LaterPhase(r), nil
 	v.Explanation = fmt.Sprintf("%s: %s; held for: %s", r.Outcome, why, prev.Explanation)
 	s.Verdict = &v
-	_, err := e.record(ctx, &s, phase, e.now()) // the review's outcome is already the store's
+	at := e.now()
+	if r.DecidedAt != nil {
+		at = *r.DecidedAt
+	}
+	_, err := e.record(ctx, &s, v.Phase, at) // the review's outcome is already the store's
 	return &s, err
 }
 
-// DueThrottled returns throttled messages whose wait is over, with a pass verdict;
-// the caller emits each and then calls Released.
+// DueThrottled claims throttled messages whose wait is over and returns them with a
+// pass verdict; the caller emits each and then calls Released (a message not
+// released is claimed again once firewall.DeliveryLease lapses).
 func (e *Engine) DueThrottled(ctx context.Context, limit int) ([]*firewall.Screen, error) {
 	due, err := e.cfg.Reviews.Due(ctx, e.now(), limit)
 	if err != nil {
@@ -91,7 +137,7 @@ func (e *Engine) DueThrottled(ctx context.Context, limit int) ([]*firewall.Scree
 			v.Explanation = "pass: released after throttling; throttled for: " + s.Verdict.Explanation
 		}
 		s.Verdict = &v
-		if _, err := e.record(ctx, &s, PhaseRelease, e.now()); err != nil {
+		if _, err := e.record(ctx, &s, PhaseRelease, d.ReleaseAt); err != nil {
 			return out, err
 		}
 		out = append(out, &s)
@@ -99,9 +145,15 @@ func (e *Engine) DueThrottled(ctx context.Context, limit int) ([]*firewall.Scree
 	return out, nil
 }
 
-// Released removes a throttled message from the queue once its pass is emitted.
+// Released records that a throttled message's pass was emitted.
 func (e *Engine) Released(ctx context.Context, messageID string) error {
-	return e.cfg.Reviews.Released(ctx, messageID)
+	return e.cfg.Reviews.Released(ctx, messageID, e.now())
+}
+
+// Purge deletes decided reviews and released throttled messages older than the
+// settings' review.retention.
+func (e *Engine) Purge(ctx context.Context) (int, error) {
+	return e.cfg.Reviews.Purge(ctx, e.now().Add(-time.Duration(e.cfg.Settings.Review.Retention)))
 }
 
 // Reviews lists the review queue.

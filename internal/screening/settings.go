@@ -40,6 +40,9 @@ type Settings struct {
 	Review struct {
 		SLA           Duration `json:"sla"`
 		DefaultAction string   `json:"default_action"`
+		// Retention is how long decided reviews and released throttled messages stay
+		// in their queues (the audit keeps every decision regardless).
+		Retention Duration `json:"retention"`
 	} `json:"review"`
 	Throttle struct {
 		Delay Duration `json:"delay"`
@@ -78,6 +81,7 @@ func DefaultSettings() Settings {
 	var s Settings
 	s.Thresholds.Block, s.Thresholds.Hold = 90, 70
 	s.Review.SLA, s.Review.DefaultAction = Duration(5*time.Minute), firewall.Block
+	s.Review.Retention = Duration(30 * 24 * time.Hour)
 	s.Throttle.Delay = Duration(time.Minute)
 	s.Model.File, s.Model.Mode = "firewall-model.json.gz", ModelEnforce
 	s.ReputationCache = Duration(10 * time.Second)
@@ -113,6 +117,9 @@ func ParseSettings(data []byte) (Settings, error) {
 	}
 	if s.Review.DefaultAction != firewall.Pass && s.Review.DefaultAction != firewall.Block {
 		add("review.default_action", "must be pass or block")
+	}
+	if s.Review.Retention < Duration(time.Hour) {
+		add("review.retention", "must be at least 1h")
 	}
 	if s.Throttle.Delay <= 0 {
 		add("throttle.delay", "must be positive")

@@ -21,8 +21,9 @@ import (
 // one review exactly one applies. List, Overdue and Due break ties by message id
 // (byte-wise); their limit 0 is 100, a negative one Invalid. Defer requires
 // MessageID, TenantID and ReleaseAt; Released of a message that is not deferred is a
-// no-op (a retry). Overdue and Due span every tenant, so the subtests using them have
-// times of their own (years 2001 and 2002) that no other subtest uses.
+// no-op (a retry). Overdue, Due, Undelivered and Purge span every tenant, so the
+// subtests using them have times of their own (years 2000-2006) that no other
+// subtest uses.
 func Reviews(t *testing.T, newStore func(t *testing.T, now func() time.Time) firewall.Reviews) {
 	runBilling(t, reviewCases, newStore, func(s firewall.Reviews, c *Clock) *reviewEnv {
 		return &reviewEnv{s: s, clock: c, tenant: newID("tenant"), other: newID("tenant")}
@@ -59,6 +60,14 @@ func (e *reviewEnv) hold(t *testing.T, tenant string, deadline time.Time) firewa
 		t.Fatalf("Hold(%s): %v", id, err)
 	}
 	return r
+}
+
+func deferredIDs(ds []firewall.Deferred) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.MessageID
+	}
+	return out
 }
 
 func reviewIDs(rs []firewall.Review) []string {
@@ -284,51 +293,206 @@ var reviewCases = []billingCase[*reviewEnv]{
 		_, err = e.s.Overdue(bg, base, -1)
 		wantField(t, err, "limit")
 	}},
-	{"defer queues once; due returns by release time; released removes", func(t *testing.T, e *reviewEnv) {
-		base := time.Date(2002, 6, 7, 8, 9, 10, 0, time.UTC)
-		d := func(release time.Time, tenant string) firewall.Deferred {
-			id := newID("msg")
-			return firewall.Deferred{MessageID: id, TenantID: tenant, Screen: screen(id, tenant, firewall.Throttle), ReleaseAt: release}
-		}
-		a, b, c := d(base.Add(time.Second), e.tenant), d(base, e.other), d(base.Add(time.Hour), e.tenant)
-		for _, x := range []firewall.Deferred{a, b, c} {
-			mustNot(t, e.s.Defer(bg, x))
-		}
-		replay := a
-		replay.ReleaseAt, replay.TenantID = base.Add(-time.Hour), e.other
-		mustNot(t, e.s.Defer(bg, replay))
-		got, err := e.s.Due(bg, base.Add(time.Second), 0)
-		mustNot(t, err)
-		if len(got) != 2 || got[0].MessageID != b.MessageID || got[1].MessageID != a.MessageID {
-			t.Fatalf("Due = %+v, want %s then %s", got, b.MessageID, a.MessageID)
-		}
-		sameJSON(t, "Due()[1]", got[1], firewall.Deferred{MessageID: a.MessageID, TenantID: e.tenant, Screen: a.Screen, ReleaseAt: stored(a.ReleaseAt)})
-		if got[1].ReleaseAt.Location() != time.UTC {
-			t.Errorf("ReleaseAt %v not in UTC", got[1].ReleaseAt)
-		}
-		got, err = e.s.Due(bg, base.Add(time.Second), 1)
-		mustNot(t, err)
-		if len(got) != 1 || got[0].MessageID != b.MessageID {
-			t.Errorf("Due(limit 1) = %+v", got)
-		}
-		mustNot(t, e.s.Released(bg, b.MessageID))
-		mustNot(t, e.s.Released(bg, b.MessageID))
-		mustNot(t, e.s.Released(bg, newID("msg")))
-		got, err = e.s.Due(bg, base.Add(time.Hour), 0)
-		mustNot(t, err)
-		if len(got) != 2 || got[0].MessageID != a.MessageID || got[1].MessageID != c.MessageID {
-			t.Errorf("Due after release = %+v", got)
-		}
-		_, err = e.s.Due(bg, base, -1)
-		wantField(t, err, "limit")
-		for field, x := range map[string]firewall.Deferred{
-			"message_id": {TenantID: e.tenant, ReleaseAt: base},
-			"tenant_id":  {MessageID: newID("msg"), ReleaseAt: base},
-			"release_at": {MessageID: newID("msg"), TenantID: e.tenant},
+	{"sweeps, in time order and one at a time (each claims what is due across tenants, and leaves nothing claimable behind)", func(t *testing.T, e *reviewEnv) {
+		for _, sweep := range []struct {
+			name string
+			run  func(*testing.T, *reviewEnv)
+		}{
+			{"concurrent sweeps claim disjoint deferred messages", sweepConcurrently},
+			{"defer queues once; due claims by release time; released stays released", sweepDue},
+			{"purge deletes delivered reviews and released messages older than the cut-off", sweepPurge},
+			{"undelivered: a decision nobody marked delivered comes back after the lease, once per claim", sweepUndelivered},
 		} {
-			wantField(t, e.s.Defer(bg, x), field)
+			if !t.Run(sweep.name, func(t *testing.T) { sweep.run(t, e) }) {
+				return
+			}
 		}
 	}},
+}
+
+// sweepDue: defer queues once; due claims by release time; released stays released.
+func sweepDue(t *testing.T, e *reviewEnv) {
+	base := time.Date(2002, 6, 7, 8, 9, 10, 0, time.UTC)
+	d := func(release time.Time, tenant string) firewall.Deferred {
+		id := newID("msg")
+		return firewall.Deferred{MessageID: id, TenantID: tenant, Screen: screen(id, tenant, firewall.Throttle), ReleaseAt: release}
+	}
+	a, b, c := d(base.Add(time.Second), e.tenant), d(base, e.other), d(base.Add(time.Hour), e.tenant)
+	for _, x := range []firewall.Deferred{a, b, c} {
+		mustNot(t, e.s.Defer(bg, x))
+	}
+	replay := a
+	replay.ReleaseAt, replay.TenantID = base.Add(-time.Hour), e.other
+	mustNot(t, e.s.Defer(bg, replay))
+	got, err := e.s.Due(bg, base, 0)
+	mustNot(t, err)
+	if len(got) != 1 || got[0].MessageID != b.MessageID {
+		t.Fatalf("Due(base) = %v, want %s", deferredIDs(got), b.MessageID)
+	}
+	// b is claimed for the lease: a second sweep at the same time gets only a.
+	got, err = e.s.Due(bg, base.Add(time.Second), 0)
+	mustNot(t, err)
+	if len(got) != 1 || got[0].MessageID != a.MessageID {
+		t.Fatalf("Due while b is claimed = %v, want %s", deferredIDs(got), a.MessageID)
+	}
+	sameJSON(t, "Due()[0]", got[0], firewall.Deferred{MessageID: a.MessageID, TenantID: e.tenant, Screen: a.Screen, ReleaseAt: stored(a.ReleaseAt)})
+	if got[0].ReleaseAt.Location() != time.UTC {
+		t.Errorf("ReleaseAt %v not in UTC", got[0].ReleaseAt)
+	}
+	// b's claimer released it; a's crashed: after the lease a is due again, b never.
+	mustNot(t, e.s.Released(bg, b.MessageID, start))
+	mustNot(t, e.s.Released(bg, b.MessageID, start))
+	mustNot(t, e.s.Released(bg, newID("msg"), start))
+	mustNot(t, e.s.Defer(bg, b)) // a redelivered throttle decision: still released
+	afterLease := base.Add(time.Second + firewall.DeliveryLease)
+	got, err = e.s.Due(bg, afterLease, 1)
+	mustNot(t, err)
+	if len(got) != 1 || got[0].MessageID != a.MessageID {
+		t.Errorf("Due(limit 1) after the lease = %v, want %s", deferredIDs(got), a.MessageID)
+	}
+	mustNot(t, e.s.Released(bg, a.MessageID, start))
+	got, err = e.s.Due(bg, base.Add(time.Hour), 0)
+	mustNot(t, err)
+	if len(got) != 1 || got[0].MessageID != c.MessageID {
+		t.Errorf("Due after release = %v, want only %s", deferredIDs(got), c.MessageID)
+	}
+	mustNot(t, e.s.Released(bg, c.MessageID, start))
+	_, err = e.s.Due(bg, base, -1)
+	wantField(t, err, "limit")
+	for field, x := range map[string]firewall.Deferred{
+		"message_id": {TenantID: e.tenant, ReleaseAt: base},
+		"tenant_id":  {MessageID: newID("msg"), ReleaseAt: base},
+		"release_at": {MessageID: newID("msg"), TenantID: e.tenant},
+	} {
+		wantField(t, e.s.Defer(bg, x), field)
+	}
+}
+
+// sweepConcurrently: concurrent sweeps claim disjoint deferred messages.
+func sweepConcurrently(t *testing.T, e *reviewEnv) {
+	base := time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC) // before every other subtest's release times
+	const n = 40
+	mine := map[string]bool{}
+	for range n {
+		id := newID("msg")
+		mine[id] = true
+		mustNot(t, e.s.Defer(bg, firewall.Deferred{MessageID: id, TenantID: e.tenant, Screen: screen(id, e.tenant, firewall.Throttle), ReleaseAt: base}))
+	}
+	claimed := make([][]firewall.Deferred, 6)
+	var wg sync.WaitGroup
+	for i := range claimed {
+		wg.Go(func() {
+			var err error
+			claimed[i], err = e.s.Due(bg, base, 1000)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for _, ds := range claimed {
+		for _, d := range ds {
+			if mine[d.MessageID] { // an earlier run's rows may be claimable too
+				seen[d.MessageID]++
+			}
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("the sweeps claimed %d distinct messages, want all %d", len(seen), n)
+	}
+	for id, k := range seen {
+		if k > 1 {
+			t.Errorf("message %s claimed by %d sweeps", id, k)
+		}
+	}
+	for id := range mine {
+		mustNot(t, e.s.Released(bg, id, start))
+	}
+}
+
+// sweepUndelivered: undelivered: a decision nobody marked delivered comes back after the lease, once per claim.
+func sweepUndelivered(t *testing.T, e *reviewEnv) {
+	base := time.Date(2006, 2, 3, 4, 5, 6, 0, time.UTC) // after the purge subtest's cut-off
+	first, second, delivered, pending := e.hold(t, e.tenant, base), e.hold(t, e.other, base), e.hold(t, e.tenant, base), e.hold(t, e.tenant, base)
+	_, err := e.s.Decide(bg, second.MessageID, firewall.ReviewRejected, firewall.Block, "alice", "", base.Add(time.Second))
+	mustNot(t, err)
+	_, err = e.s.Decide(bg, first.MessageID, firewall.ReviewExpired, firewall.Block, "sla", "", base)
+	mustNot(t, err)
+	_, err = e.s.Decide(bg, delivered.MessageID, firewall.ReviewApproved, firewall.Pass, "bob", "", base)
+	mustNot(t, err)
+	mustNot(t, e.s.Delivered(bg, delivered.MessageID, base))
+	mustNot(t, e.s.Delivered(bg, delivered.MessageID, base.Add(time.Minute))) // idempotent
+	wantCode(t, e.s.Delivered(bg, pending.MessageID, base), errs.Conflict)
+	wantCode(t, e.s.Delivered(bg, newID("msg"), base), errs.NotFound)
+	// Within the decider's lease nothing is owed.
+	got, err := e.s.Undelivered(bg, base.Add(firewall.DeliveryLease-time.Millisecond), 0)
+	mustNot(t, err)
+	if got == nil || len(got) != 0 {
+		t.Fatalf("Undelivered within the lease = %v, want empty, non-nil", reviewIDs(got))
+	}
+	at := base.Add(firewall.DeliveryLease + time.Second)
+	got, err = e.s.Undelivered(bg, at, 0)
+	mustNot(t, err)
+	if want := []string{first.MessageID, second.MessageID}; fmt.Sprint(reviewIDs(got)) != fmt.Sprint(want) {
+		t.Fatalf("Undelivered = %v, want %v (oldest decision first)", reviewIDs(got), want)
+	}
+	if got[0].State != firewall.ReviewExpired || got[0].DeliveredAt != nil {
+		t.Errorf("Undelivered()[0] = %+v", got[0])
+	}
+	sameJSON(t, "Undelivered screen", got[0].Screen, first.Screen)
+	again, err := e.s.Undelivered(bg, at, 0)
+	mustNot(t, err)
+	if len(again) != 0 {
+		t.Errorf("Undelivered while claimed = %v, want none", reviewIDs(again))
+	}
+	mustNot(t, e.s.Delivered(bg, first.MessageID, at))
+	got, err = e.s.Undelivered(bg, at.Add(firewall.DeliveryLease), 1)
+	mustNot(t, err)
+	if len(got) != 1 || got[0].MessageID != second.MessageID {
+		t.Errorf("Undelivered after the claim lapsed = %v, want %s", reviewIDs(got), second.MessageID)
+	}
+	read, err := e.s.Get(bg, first.MessageID)
+	mustNot(t, err)
+	if read.DeliveredAt == nil {
+		t.Fatalf("Get after Delivered = %+v", read)
+	}
+	wantTime(t, "DeliveredAt", *read.DeliveredAt, at)
+	mustNot(t, e.s.Delivered(bg, second.MessageID, at))
+	_, err = e.s.Undelivered(bg, at, -1)
+	wantField(t, err, "limit")
+}
+
+// sweepPurge: purge deletes delivered reviews and released messages older than the cut-off.
+func sweepPurge(t *testing.T, e *reviewEnv) {
+	old := time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)
+	gone, kept, owed := e.hold(t, e.tenant, old), e.hold(t, e.tenant, old), e.hold(t, e.tenant, old)
+	for _, r := range []firewall.Review{gone, kept, owed} {
+		at := old
+		if r.MessageID == kept.MessageID {
+			at = old.Add(48 * time.Hour)
+		}
+		_, err := e.s.Decide(bg, r.MessageID, firewall.ReviewApproved, firewall.Pass, "alice", "", at)
+		mustNot(t, err)
+		if r.MessageID != owed.MessageID {
+			mustNot(t, e.s.Delivered(bg, r.MessageID, at))
+		}
+	}
+	id := newID("msg")
+	mustNot(t, e.s.Defer(bg, firewall.Deferred{MessageID: id, TenantID: e.tenant, Screen: screen(id, e.tenant, firewall.Throttle), ReleaseAt: old}))
+	mustNot(t, e.s.Released(bg, id, old))
+	n, err := e.s.Purge(bg, old.Add(24*time.Hour))
+	mustNot(t, err)
+	if n < 2 {
+		t.Errorf("Purge = %d rows, want at least this test's 2", n)
+	}
+	_, err = e.s.Get(bg, gone.MessageID)
+	wantCode(t, err, errs.NotFound)
+	for _, r := range []firewall.Review{kept, owed} {
+		_, err = e.s.Get(bg, r.MessageID)
+		mustNot(t, err)
+	}
+	mustNot(t, e.s.Delivered(bg, owed.MessageID, start))
 }
 
 // sortReviews sorts rs oldest first, ties by message id, as List returns them.

@@ -4,6 +4,7 @@
 package functions
 
 import (
+	"github.com/catalyst-cpaas/catalyst/functions/authorize"
 	"github.com/catalyst-cpaas/catalyst/functions/billing"
 	"github.com/catalyst-cpaas/catalyst/functions/deadletter"
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
@@ -20,6 +21,7 @@ func Registry() (*fn.Registry, error) {
 		echo.Definition(),
 		messagerecord.Definition(),
 		smssend.Definition(),
+		authorize.Definition(),
 	}
 	defs = append(defs, firewall.Definitions()...)
 	return fn.NewRegistry(append(defs, billing.Definitions()...)...)

@@ -44,9 +44,19 @@ func configWith(t *testing.T, edits map[string]func(string) string) string {
 // each get the right decision through the broker; blocked messages raise a fraud
 // alert and are never billed or sent; throttled messages go out after their delay;
 // a held message goes out once an operator approves it. Every message ends in
-// exactly one terminal state.
+// exactly one terminal state. It runs in both layouts: fused (message-authorize and
+// message-settle, catalyst dev's default) and unfused (the Sequences, --unfused).
 func TestFirewallDecisionsThroughTheBroker(t *testing.T) {
 	t.Parallel()
+	firewallDecisions(t)
+}
+
+func TestFirewallDecisionsThroughTheBrokerUnfused(t *testing.T) {
+	t.Parallel()
+	firewallDecisions(t, "--unfused")
+}
+
+func firewallDecisions(t *testing.T, layout ...string) {
 	env := billingEnv(t)
 	cfg := configWith(t, map[string]func(string) string{
 		// The bombing rule's wait, shortened so the test sees the release.
@@ -58,7 +68,7 @@ func TestFirewallDecisionsThroughTheBroker(t *testing.T) {
 	alerts, screened := testenv.NewSink(t, nil), testenv.NewSink(t, nil)
 	extra := writeManifest(t, trigger("alerts", "  filters:\n    - exact: {type: io.catalyst.fraud.alert}", alerts.URL, "")+
 		trigger("screened", "  filters:\n    - exact: {type: io.catalyst.message.screened}", screened.URL, ""))
-	p := startDev(t, env, "--config", cfg, "-f", extra)
+	p := startDev(t, env, append([]string{"--config", cfg, "-f", extra}, layout...)...)
 	acme := createTenant(t, p.APIURL, "acme")
 	topUp(t, p.APIURL, acme.TenantID, "10", "inv-1")
 

@@ -1,8 +1,10 @@
 // Package billing holds billing's functions: the six steps of the authorize Sequence
 // (billing-rate → billing-discount → billing-fees → billing-tax → billing-fx →
-// billing-reserve, triggers/billing-authorize.yaml) and the three of the settle
+// billing-reserve, triggers/unfused/billing-authorize.yaml), the three of the settle
 // Sequence (billing-settle → billing-record → billing-thresholds,
-// triggers/billing-settle.yaml). Each is a thin wrapper over internal/charging. A
+// triggers/unfused/billing-settle.yaml), and message-settle, the settle Sequence
+// fused into one function (triggers/fused/). Each is a thin wrapper over
+// internal/charging. A
 // step passes on any event it does not work on (a billing.declined from an earlier
 // step rides through the rest of the Sequence to the broker).
 package billing
@@ -68,6 +70,7 @@ func Definitions() []fn.Definition {
 			New:         withEngine("billing-reserve", func(e *charging.Engine, _ fn.Deps) fn.Function { return reserve{engine: e} }),
 		},
 		settleDefinition(),
+		fusedSettleDefinition(),
 		{
 			Name:        "billing-record",
 			Description: "Billing settle, step 2: records the settlement on the message's charge (the transactions API).",
@@ -129,6 +132,14 @@ func tenantEvent(typ, tenantID string, data any) (event.Event, error) {
 
 func declined(d *catalog.BillingDeclined) (*event.Event, error) {
 	return newEvent(catalog.BillingDeclinedType, d.MessageID+"/declined", d, d.MessageRef)
+}
+
+// Declined is the billing.declined event the authorize Sequence replies for d.
+func Declined(d *catalog.BillingDeclined) (*event.Event, error) { return declined(d) }
+
+// Authorized is the billing.authorized event the authorize Sequence replies for a.
+func Authorized(a *catalog.BillingAuthorized) (*event.Event, error) {
+	return newEvent(catalog.BillingAuthorizedType, a.MessageID+"/authorized", a, a.MessageRef)
 }
 
 // rate starts the authorize Sequence from a message the firewall passed.
@@ -211,7 +222,7 @@ func (f reserve) Handle(ctx context.Context, e event.Event) (*event.Event, error
 	case a == nil:
 		return nil, nil // a replay of a settled message: the Sequence ends here
 	}
-	return newEvent(catalog.BillingAuthorizedType, a.MessageID+"/authorized", a, a.MessageRef)
+	return Authorized(a)
 }
 
 // record is the settle Sequence's second step.
@@ -293,24 +304,43 @@ type settle struct {
 	log    *slog.Logger
 	stop   chan struct{}
 	done   sync.WaitGroup
+	// fused also records the settlement and checks the thresholds (the Sequence's
+	// billing-record and billing-thresholds steps).
+	fused bool
 }
 
 // ExpiryInterval is how often billing-settle looks for expired reservations.
 const ExpiryInterval = 5 * time.Second
 
 func settleDefinition() fn.Definition {
+	return newSettleDefinition("billing-settle",
+		"Billing settle, step 1: commits a message's reservation on delivery (or on failure when its rate charges on failure), releases it otherwise; releases expired reservations.",
+		false)
+}
+
+// MessageSettle is the fused settle Sequence (triggers/fused/): settle, record and
+// thresholds in one call.
+const MessageSettle = "message-settle"
+
+func fusedSettleDefinition() fn.Definition {
+	return newSettleDefinition(MessageSettle,
+		"Fused billing settle: commits or releases a message's reservation, records it on the charge and checks the tenant's balance levels in one call (the billing-settle Sequence without its hops); releases expired reservations.",
+		true)
+}
+
+func newSettleDefinition(name, what string, fused bool) fn.Definition {
 	return fn.Definition{
-		Name:        "billing-settle",
-		Description: "Billing settle, step 1: commits a message's reservation on delivery (or on failure when its rate charges on failure), releases it otherwise; releases expired reservations.",
+		Name:        name,
+		Description: what,
 		Consumes:    []string{catalog.MessageDeliveredType, catalog.MessageFailedType},
 		Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType, catalog.BalanceLowType, catalog.TenantSuspendedType, catalog.TenantReinstatedType},
 		AlwaysOn:    true, // the expiry sweep runs in the background
-		New: withEngine("billing-settle", func(e *charging.Engine, d fn.Deps) fn.Function {
+		New: withEngine(name, func(e *charging.Engine, d fn.Deps) fn.Function {
 			log := d.Logger
 			if log == nil {
 				log = slog.New(slog.DiscardHandler)
 			}
-			s := &settle{engine: e, emit: d.Emitter, log: log, stop: make(chan struct{})}
+			s := &settle{engine: e, emit: d.Emitter, log: log, stop: make(chan struct{}), fused: fused}
 			s.done.Add(1)
 			go s.sweep()
 			return s
@@ -332,15 +362,42 @@ func (f *settle) Handle(ctx context.Context, e event.Event) (*event.Event, error
 		return nil, err
 	}
 	s, err := f.engine.Settle(ctx, ref, delivered)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
+	}
+	if f.fused {
+		if err := f.recordAndCheck(ctx, ref.TenantID, s); err != nil {
+			return nil, err
+		}
+	}
+	switch {
 	case s.Committed != nil:
 		return newEvent(catalog.BillingCommittedType, ref.MessageID+"/committed", s.Committed, ref)
 	case s.Released != nil:
 		return newEvent(catalog.BillingReleasedType, ref.MessageID+"/released", s.Released, ref)
 	}
 	return nil, nil
+}
+
+// recordAndCheck is the settle Sequence's billing-record and billing-thresholds.
+func (f *settle) recordAndCheck(ctx context.Context, tenantID string, s charging.Settled) error {
+	switch {
+	case s.Committed != nil:
+		if err := f.engine.RecordCommitted(ctx, *s.Committed); err != nil {
+			return err
+		}
+	case s.Released != nil:
+		if err := f.engine.RecordReleased(ctx, *s.Released); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	alerts, err := f.engine.Thresholds(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return emitAlerts(ctx, f.emit, tenantID, alerts)
 }
 
 // sweep releases expired reservations every ExpiryInterval and emits their

@@ -156,11 +156,11 @@ func TestReleaseSweep(t *testing.T) {
 // filter must name the source the firewall's events carry.
 func TestBillingTriggerFiltersOnTheFirewallSource(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("../../triggers/billing-authorize.yaml")
+	raw, err := os.ReadFile("../../triggers/unfused/billing-authorize.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "- exact: {source: " + screening.Source + "}"; !strings.Contains(string(raw), want) {
-		t.Fatalf("triggers/billing-authorize.yaml does not filter with %q", want)
+		t.Fatalf("triggers/unfused/billing-authorize.yaml does not filter with %q", want)
 	}
 }

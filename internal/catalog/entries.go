@@ -11,6 +11,8 @@ const (
 	firewallRules      = "firewall-rules"
 	firewallDecide     = "firewall-decide"
 	firewallRelease    = "firewall-release"
+	messageAuthorize   = "message-authorize"
+	messageSettle      = "message-settle"
 	billingRate        = "billing-rate"
 	billingDiscount    = "billing-discount"
 	billingFees        = "billing-fees"
@@ -47,7 +49,7 @@ func entries() []Entry {
 			Type:        MessageRequestedType,
 			Description: "A send request was accepted: through the messages API, or posted to the broker as a raw CloudEvent. Bad input never gets this far (the API answers 4xx and emits nothing).",
 			Extensions:  messageExtensions, Data: MessageRequested{},
-			Producers: []string{API, Integrators}, Consumers: []string{firewallPreprocess, messageRecord},
+			Producers: []string{API, Integrators}, Consumers: []string{firewallPreprocess, messageAuthorize, messageRecord},
 		},
 		{
 			Type:        FirewallScreeningType,
@@ -60,13 +62,13 @@ func entries() []Entry {
 			Type:        MessageScreenedType,
 			Description: "The firewall decided on a message (the decision extension carries the decision). Only pass goes on to billing; block is final, hold waits in the review queue for an operator (or the SLA's default action), throttle waits for its release time and then comes again as a pass.",
 			Extensions:  screenedExtensions, Data: MessageScreened{},
-			Producers: []string{firewallDecide, firewallRelease, API}, Consumers: []string{billingRate, messageRecord, firewallRelease, Integrators},
+			Producers: []string{firewallDecide, firewallRelease, messageAuthorize, API}, Consumers: []string{billingRate, messageAuthorize, messageRecord, firewallRelease, Integrators},
 		},
 		{
 			Type:        FraudAlertType,
 			Description: "The firewall blocked a message: its risk, the rules and indicators behind it and an explanation.",
 			Extensions:  messageExtensions, Data: FraudAlert{},
-			Producers: []string{firewallDecide, firewallRelease, API}, Consumers: []string{Integrators},
+			Producers: []string{firewallDecide, firewallRelease, messageAuthorize, API}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        BillingRatingType,
@@ -79,13 +81,13 @@ func entries() []Entry {
 			Type:        BillingAuthorizedType,
 			Description: "Billing priced a screened message (rate, discount, fees, tax, currency conversion) and reserved the amount on the tenant's balance. The channel's sender, selected by the channel extension, sends it.",
 			Extensions:  messageExtensions, Data: BillingAuthorized{},
-			Producers: []string{billingReserve}, Consumers: []string{smsSend, channelSend},
+			Producers: []string{billingReserve, messageAuthorize}, Consumers: []string{smsSend, channelSend},
 		},
 		{
 			Type:        BillingDeclinedType,
 			Description: "Billing refused a screened message; nothing was reserved and the message is not sent. The message's status becomes failed.",
 			Extensions:  messageExtensions, Data: BillingDeclined{},
-			Producers: []string{billingRate, billingFX, billingReserve}, Consumers: []string{messageRecord, Integrators},
+			Producers: []string{billingRate, billingFX, billingReserve, messageAuthorize}, Consumers: []string{messageRecord, Integrators},
 		},
 		{
 			Type:        MessageSentType,
@@ -97,13 +99,13 @@ func entries() []Entry {
 			Type:        MessageFailedType,
 			Description: "The message will not be delivered: the sender could not hand it over (stage send) or the provider reported a failure (stage delivery). Billing settles the reservation.",
 			Extensions:  messageExtensions, Data: MessageFailed{},
-			Producers: []string{smsSend, channelSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators},
+			Producers: []string{smsSend, channelSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, messageSettle, Integrators},
 		},
 		{
 			Type:        MessageDeliveredType,
 			Description: "The provider reported the message delivered to the recipient. Billing commits the reservation.",
 			Extensions:  messageExtensions, Data: MessageDelivered{},
-			Producers: []string{smsSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, Integrators},
+			Producers: []string{smsSend, channelDLR}, Consumers: []string{messageRecord, billingSettle, messageSettle, Integrators},
 		},
 		{
 			Type:        MessageReadType,
@@ -121,31 +123,31 @@ func entries() []Entry {
 			Type:        BillingCommittedType,
 			Description: "A reservation became a charge in the ledger: on delivery, or on failure when the rate charges on failure.",
 			Extensions:  messageExtensions, Data: BillingCommitted{},
-			Producers: []string{billingSettle, billingRecord, billingThresholds}, Consumers: []string{billingRecord, billingThresholds, Integrators},
+			Producers: []string{billingSettle, billingRecord, billingThresholds, messageSettle}, Consumers: []string{billingRecord, billingThresholds, Integrators},
 		},
 		{
 			Type:        BillingReleasedType,
 			Description: "A reservation was given back to the balance: the message failed (and its rate does not charge on failure), or the reservation expired.",
 			Extensions:  messageExtensions, Data: BillingReleased{},
-			Producers: []string{billingSettle, billingRecord, billingThresholds}, Consumers: []string{billingRecord, billingThresholds, Integrators},
+			Producers: []string{billingSettle, billingRecord, billingThresholds, messageSettle}, Consumers: []string{billingRecord, billingThresholds, Integrators},
 		},
 		{
 			Type:        BalanceLowType,
 			Description: "A tenant's available balance fell below its alert threshold. Emitted once per crossing, so top up before sends are declined.",
 			Extensions:  tenantExtensions, Data: BalanceLow{},
-			Producers: []string{billingThresholds, billingSettle}, Consumers: []string{Integrators},
+			Producers: []string{billingThresholds, billingSettle, messageSettle}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        TenantSuspendedType,
 			Description: "A tenant was suspended and may no longer send: billing declines its new messages (reason tenant_suspended) until a top-up lifts the balance above the suspend level.",
 			Extensions:  tenantExtensions, Data: TenantSuspended{},
-			Producers: []string{billingThresholds, billingSettle}, Consumers: []string{Integrators},
+			Producers: []string{billingThresholds, billingSettle, messageSettle}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        TenantReinstatedType,
 			Description: "A suspended tenant may send again: a top-up lifted its balance above the suspend level.",
 			Extensions:  tenantExtensions, Data: TenantReinstated{},
-			Producers: []string{API, billingThresholds, billingSettle}, Consumers: []string{Integrators},
+			Producers: []string{API, billingThresholds, billingSettle, messageSettle}, Consumers: []string{Integrators},
 		},
 		{
 			Type:        DiagnosticsPingType,

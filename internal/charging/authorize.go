@@ -244,3 +244,23 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 		ExpiresAt: held.ExpiresAt, Message: m,
 	}, nil, nil
 }
+
+// Authorize runs the authorize Sequence's six steps in one call (rate → discount →
+// fees → tax → fx → reserve), for the fused function that screens and authorizes a
+// message without the hops. Its answers are the Sequence's: authorized, declined,
+// or neither for a replay of a message already settled.
+func (e *Engine) Authorize(ctx context.Context, m catalog.MessageRequested) (*catalog.BillingAuthorized, *Declined, error) {
+	r, d, err := e.Rate(ctx, m)
+	if err != nil || d != nil {
+		return nil, d, err
+	}
+	for _, step := range []func(context.Context, *catalog.BillingRating) error{e.Discount, e.Fees, e.Tax} {
+		if err := step(ctx, &r); err != nil {
+			return nil, nil, err
+		}
+	}
+	if d, err := e.FX(ctx, &r); err != nil || d != nil {
+		return nil, d, err
+	}
+	return e.Reserve(ctx, r)
+}

@@ -38,7 +38,11 @@ type Config struct {
 	// ConfigDir holds config/*.yaml (default RepoDir/config).
 	ConfigDir string
 	// Manifests are extra files or directories, applied after the repository's (-f).
-	Manifests   []string
+	Manifests []string
+	// Unfused runs the firewall and billing authorize as their two Sequences, every
+	// step its own function (triggers/unfused/), instead of the one fused function
+	// message-authorize (triggers/fused/).
+	Unfused     bool
 	IngressAddr string // default :8081
 	APIAddr     string // default :8080
 	Kafka       broker.KafkaConfig
@@ -86,7 +90,12 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	paths := []string{filepath.Join(cfg.RepoDir, "brokers"), filepath.Join(cfg.RepoDir, "triggers"), filepath.Join(cfg.RepoDir, "knative")}
+	layout := "fused"
+	if cfg.Unfused {
+		layout = "unfused"
+	}
+	paths := []string{filepath.Join(cfg.RepoDir, "brokers"), filepath.Join(cfg.RepoDir, "triggers"),
+		filepath.Join(cfg.RepoDir, "triggers", layout), filepath.Join(cfg.RepoDir, "knative")}
 	set, err := manifest.Load(append(paths, cfg.Manifests...)...)
 	if err != nil {
 		return nil, err

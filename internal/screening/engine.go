@@ -11,6 +11,7 @@ package screening
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"sync"
@@ -150,7 +151,19 @@ func compile(set *rules.Set, patterns []dpi.Pattern) (*compiled, error) {
 // decision. It is what the Sequence does, without the hops. The screen returned is
 // also the audit's record of it: read it, do not change it.
 func (e *Engine) Screen(ctx context.Context, req catalog.MessageRequested) (*firewall.Screen, error) {
-	s := e.Preprocess(req)
+	return e.ScreenAt(ctx, req, time.Time{})
+}
+
+// ScreenAt is Screen for a request made at requested (its CloudEvent time, as
+// PreprocessAt takes it), keeping the request with the screen as the Sequence's
+// decide step does, so a held or throttled message goes on exactly as requested.
+func (e *Engine) ScreenAt(ctx context.Context, req catalog.MessageRequested, requested time.Time) (*firewall.Screen, error) {
+	s := e.PreprocessAt(req, requested)
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode request %s", req.MessageID)
+	}
+	s.Request = raw
 	if err := e.DPI(s); err != nil {
 		return nil, err
 	}

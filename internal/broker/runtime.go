@@ -40,6 +40,11 @@ type Options struct {
 	// (attempt timeouts come from the delivery spec).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// FunctionsOverHTTP serves every function the manifests reference on its own
+	// loopback HTTP server (the CloudEvents handler a Knative pod runs) and delivers
+	// to it over HTTP, as a cluster does, instead of calling it in-process: catalyst
+	// dev --unfused, so the hops cost what they cost in a cluster.
+	FunctionsOverHTTP bool
 }
 
 // Runtime is a running broker plane. It is an http.Handler: the ingress.
@@ -50,7 +55,9 @@ type Runtime struct {
 	metrics      *metrics
 	brokerTopics map[manifest.Key]string
 	functions    map[string]*functionTarget
-	subs         []*subscription
+	// servers serve the functions over loopback HTTP (FunctionsOverHTTP), by name.
+	servers map[string]*httpFunction
+	subs    []*subscription
 }
 
 // New checks the manifests (every error with its field path), connects to Kafka,
@@ -74,6 +81,7 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 	r := &Runtime{
 		log: o.Logger, opts: o, kafka: k, metrics: newMetrics(o.Registerer),
 		brokerTopics: map[manifest.Key]string{}, functions: map[string]*functionTarget{},
+		servers: map[string]*httpFunction{},
 	}
 	if err := r.build(ctx); err != nil {
 		k.Close()
@@ -116,6 +124,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 // Close stops the functions that hold resources (connectors' binds), then releases
 // Kafka (and stops the embedded cluster).
 func (r *Runtime) Close() {
+	for _, srv := range r.servers {
+		_ = srv.Close()
+	}
 	for name, f := range r.functions {
 		if c, ok := f.fn.(interface{ Close() error }); ok {
 			if err := c.Close(); err != nil {
@@ -291,7 +302,14 @@ func (r *Runtime) resolve(ns string, d *duckv1.Destination) (target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return r.function(name)
+		f, err := r.function(name)
+		switch {
+		case err != nil:
+			return nil, err
+		case r.opts.FunctionsOverHTTP:
+			return r.overHTTP(f)
+		}
+		return f, nil
 	case "Broker":
 		if _, ok := set.Brokers[key]; !ok {
 			return nil, fmt.Errorf("broker %s not found", key)

@@ -39,9 +39,10 @@ type Config struct {
 	ConfigDir string
 	// Manifests are extra files or directories, applied after the repository's (-f).
 	Manifests []string
-	// Unfused runs the firewall and billing authorize as their two Sequences, every
-	// step its own function (triggers/unfused/), instead of the one fused function
-	// message-authorize (triggers/fused/).
+	// Unfused runs the firewall, billing authorize and billing settle as their
+	// Sequences (triggers/unfused/) instead of the fused message-authorize and
+	// message-settle (triggers/fused/), and serves every function on its own
+	// loopback HTTP server, delivering to it over HTTP as a cluster does.
 	Unfused     bool
 	IngressAddr string // default :8081
 	APIAddr     string // default :8080
@@ -143,6 +144,8 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Registerer:      promReg,
 		FunctionMetrics: fnhttp.NewMetrics(promReg),
 		Logger:          cfg.Logger,
+		// Unfused, every step is its own HTTP function, as in a cluster.
+		FunctionsOverHTTP: cfg.Unfused,
 	})
 	if err != nil {
 		if sandbox != nil {

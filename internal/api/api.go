@@ -140,6 +140,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v2/firewall/decisions", s.adminOrTenant(s.listDecisions)},
 		{"POST", "/api/v1/messages", s.tenant(s.sendMessage)},
 		{"GET", "/api/v1/messages", s.tenant(s.listMessages)},
+		{"GET", "/api/v1/messages/stats", s.tenant(s.messageStats)}, // a literal segment: wins over {id}
 		{"GET", "/api/v1/messages/{id}", s.tenant(s.getMessage)},
 		{"POST", "/api/v1/sms/send", s.tenant(s.sendSMS)},
 		{"POST", "/api/v1/sms/bulk", s.tenant(s.sendBulk)},

@@ -34,6 +34,7 @@ func newMessageStore(now func() time.Time) *MessageStore {
 // cloneMessage deep-copies m; withHistory false leaves History nil.
 func cloneMessage(m message.Message, withHistory bool) message.Message {
 	m.Content = cloneBytes(m.Content)
+	m.AcceptedAt, m.FinishedAt = cloneTime(m.AcceptedAt), cloneTime(m.FinishedAt)
 	h := m.History
 	m.History = nil
 	if withHistory {
@@ -44,6 +45,15 @@ func cloneMessage(m message.Message, withHistory bool) message.Message {
 		}
 	}
 	return m
+}
+
+// cloneTime copies *t; nil stays nil.
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 // Apply implements message.Store; see postgres.MessageStore.Apply.
@@ -64,14 +74,7 @@ func (s *MessageStore) Apply(_ context.Context, u message.Update) (message.Messa
 	r := byID[u.MessageID]
 	switch {
 	case r == nil:
-		r = &record{
-			msg: message.Message{
-				ID: u.MessageID, TenantID: u.TenantID,
-				Channel: u.Channel, To: u.To, From: u.From, Content: u.Content,
-				Status: u.Entry.Status, CreatedAt: now, UpdatedAt: now,
-			},
-			events: map[string]bool{},
-		}
+		r = &record{msg: message.NewMessage(u, now), events: map[string]bool{}}
 		byID[u.MessageID] = r
 	case r.events[u.Entry.EventID]:
 		return cloneMessage(r.msg, true), nil
@@ -128,6 +131,31 @@ func (s *MessageStore) List(_ context.Context, tenantID string, f message.Filter
 		page.Messages = []message.Message{}
 	}
 	return page, nil
+}
+
+// Stats implements message.Store; see postgres.MessageStore.Stats.
+func (s *MessageStore) Stats(_ context.Context, tenantID string, f message.StatsFilter) (message.Stats, error) {
+	f, err := f.Normalize()
+	if err != nil {
+		return message.Stats{}, err
+	}
+	st := message.NewStats(f)
+	var us []int64
+	s.mu.Lock()
+	for _, r := range s.msgs[tenantID] {
+		m := r.msg
+		if m.CreatedAt.Before(f.Since) || !f.Until.IsZero() && !m.CreatedAt.Before(f.Until) {
+			continue
+		}
+		st.Total++
+		st.ByStatus[m.Status]++
+		if (m.Status == message.Delivered || m.Status == message.Read) && m.AcceptedAt != nil && m.FinishedAt != nil {
+			us = append(us, m.FinishedAt.Sub(*m.AcceptedAt).Microseconds())
+		}
+	}
+	s.mu.Unlock()
+	st.Latency = message.LatencyOf(us)
+	return st, nil
 }
 
 // before reports whether m comes after c in newest-first order: (CreatedAt, ID) is

@@ -41,12 +41,29 @@ func PrepareUpdate(u Update, now time.Time) (Update, error) {
 	return u, nil
 }
 
+// NewMessage returns the record that u creates for a message not yet known: created
+// and updated now, with what Advance takes from u.
+func NewMessage(u Update, now time.Time) Message {
+	m := Message{ID: u.MessageID, TenantID: u.TenantID, CreatedAt: now}
+	m.Advance(u, now)
+	return m
+}
+
 // Advance applies a newly recorded event to m, the one rule both stores follow: the
 // status moves up only when the event's ranks higher, empty descriptive fields take
-// the event's, and UpdatedAt becomes now.
+// the event's, and UpdatedAt becomes now. The first move to a terminal status sets
+// FinishedAt to now (delivered → read keeps it); the first RequestedType entry sets
+// AcceptedAt to its At, whenever it is recorded.
 func (m *Message) Advance(u Update, now time.Time) {
 	if Rank(u.Entry.Status) > Rank(m.Status) {
+		if Terminal(u.Entry.Status) && !Terminal(m.Status) {
+			m.FinishedAt = &now
+		}
 		m.Status = u.Entry.Status
+	}
+	if u.Entry.Type == RequestedType && m.AcceptedAt == nil {
+		at := u.Entry.At
+		m.AcceptedAt = &at
 	}
 	if m.Channel == "" {
 		m.Channel = u.Channel

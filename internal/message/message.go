@@ -61,8 +61,19 @@ type Message struct {
 	Status    Status          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
-	History   []Entry         `json:"history"`
+	// AcceptedAt is the At of the message's RequestedType entry: when the API
+	// accepted it. Nil until that entry is recorded (and for inbound messages).
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	// FinishedAt is when the store recorded the message's first terminal status (its
+	// clock, like UpdatedAt); nil while the status is not terminal. A later status
+	// (delivered → read) does not move it.
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	History    []Entry    `json:"history"`
 }
+
+// RequestedType is the event type of a message's request, the entry that sets
+// AcceptedAt (catalog.MessageRequestedType; message does not import the catalogue).
+const RequestedType = "io.catalyst.message.requested"
 
 // Entry is one event in a message's history, in the order it was recorded.
 type Entry struct {
@@ -113,4 +124,8 @@ type Store interface {
 	Get(ctx context.Context, tenantID, messageID string) (Message, error)
 	// List returns the tenant's messages, newest first, without histories.
 	List(ctx context.Context, tenantID string, f Filter) (Page, error)
+	// Stats counts the tenant's messages created in [f.Since, f.Until) by status and
+	// summarises the latency of the delivered ones (see Stats). A zero f.Since, or an
+	// f.Until not after it, is Invalid with the field named.
+	Stats(ctx context.Context, tenantID string, f StatsFilter) (Stats, error)
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -22,16 +25,22 @@ var _ message.Store = (*MessageStore)(nil)
 // Messages returns the message store.
 func (db *DB) Messages() message.Store { return &MessageStore{db: db} }
 
-const messageColumns = `tenant_id, id, channel, "to", "from", content, status, created_at, updated_at`
+const messageColumns = `tenant_id, id, channel, "to", "from", content, status, created_at, updated_at, accepted_at, finished_at`
 
 func scanMessage(row pgx.Row) (message.Message, error) {
 	var m message.Message
 	var content []byte
-	err := row.Scan(&m.TenantID, &m.ID, &m.Channel, &m.To, &m.From, &content, &m.Status, &m.CreatedAt, &m.UpdatedAt)
+	err := row.Scan(&m.TenantID, &m.ID, &m.Channel, &m.To, &m.From, &content, &m.Status, &m.CreatedAt, &m.UpdatedAt,
+		&m.AcceptedAt, &m.FinishedAt)
 	if len(content) > 0 {
 		m.Content = json.RawMessage(content)
 	}
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	for _, t := range []*time.Time{m.AcceptedAt, m.FinishedAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
 	return m, err
 }
 
@@ -48,7 +57,8 @@ func jsonArg(b json.RawMessage) any {
 // of one message apply one after the other: each is recorded once and the status ends
 // at the highest rank, in whatever order they commit. A missing Entry.At is set to
 // now; a message id that is not a UUID, an unknown status or malformed JSON is
-// Invalid.
+// Invalid. accepted_at and finished_at (message.Message.Advance) are written by the
+// same INSERT or UPDATE as the status: no statement more than before.
 func (s *MessageStore) Apply(ctx context.Context, u message.Update) (message.Message, error) {
 	now := s.db.clock()
 	u, err := message.PrepareUpdate(u, now)
@@ -57,9 +67,11 @@ func (s *MessageStore) Apply(ctx context.Context, u message.Update) (message.Mes
 	}
 	var out message.Message
 	err = s.db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		n := message.NewMessage(u, now)
 		tag, err := tx.Exec(ctx, `INSERT INTO messages (`+messageColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (tenant_id, id) DO NOTHING`,
-			u.TenantID, u.MessageID, u.Channel, u.To, u.From, jsonArg(u.Content), u.Entry.Status, now)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, id) DO NOTHING`,
+			n.TenantID, n.ID, n.Channel, n.To, n.From, jsonArg(n.Content), n.Status, n.CreatedAt, n.UpdatedAt,
+			n.AcceptedAt, n.FinishedAt)
 		if err != nil {
 			return wrap(err, "postgres: create message %s", u.MessageID)
 		}
@@ -78,9 +90,11 @@ func (s *MessageStore) Apply(ctx context.Context, u message.Update) (message.Mes
 		if tag.RowsAffected() == 1 && !created {
 			m.Advance(u, now)
 			_, err := tx.Exec(ctx, `UPDATE messages
-				SET channel = $3, "to" = $4, "from" = $5, content = $6, status = $7, updated_at = $8
+				SET channel = $3, "to" = $4, "from" = $5, content = $6, status = $7, updated_at = $8,
+					accepted_at = $9, finished_at = $10
 				WHERE tenant_id = $1 AND id = $2`,
-				m.TenantID, m.ID, m.Channel, m.To, m.From, jsonArg(m.Content), m.Status, m.UpdatedAt)
+				m.TenantID, m.ID, m.Channel, m.To, m.From, jsonArg(m.Content), m.Status, m.UpdatedAt,
+				m.AcceptedAt, m.FinishedAt)
 			if err != nil {
 				return wrap(err, "postgres: update message %s", u.MessageID)
 			}
@@ -195,4 +209,58 @@ func (s *MessageStore) List(ctx context.Context, tenantID string, f message.Filt
 		page.Messages = []message.Message{}
 	}
 	return page, nil
+}
+
+// Stats implements message.Store in one query over the tenant's messages created in
+// the range (an index range scan of messages_tenant_created): the counts by status,
+// and over the delivered or read messages with both times, the latency in whole
+// microseconds (finished_at - accepted_at, exact: both are microsecond timestamps)
+// with percentile_disc, max and sum. message.NewLatency converts them as
+// internal/inmem does, so both stores give the same numbers.
+func (s *MessageStore) Stats(ctx context.Context, tenantID string, f message.StatsFilter) (message.Stats, error) {
+	f, err := f.Normalize()
+	if err != nil {
+		return message.Stats{}, err
+	}
+	var q filter
+	q.add("tenant_id = ?", tenantID)
+	q.add("created_at >= ?", f.Since)
+	if !f.Until.IsZero() {
+		q.add("created_at < ?", f.Until)
+	}
+	q.args = append(q.args, message.StatsPercentiles[:])
+	query := `WITH m AS (
+			SELECT status, CASE WHEN status IN ('` + string(message.Delivered) + `', '` + string(message.Read) + `')
+				THEN (extract(epoch FROM finished_at - accepted_at) * 1000000)::bigint END AS us
+			FROM messages WHERE ` + strings.Join(q.where, " AND ") + `
+		)
+		SELECT (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM (SELECT status, count(*) AS n FROM m GROUP BY status) c),
+			count(us),
+			percentile_disc($` + strconv.Itoa(len(q.args)) + `::float8[]) WITHIN GROUP (ORDER BY us) FILTER (WHERE us IS NOT NULL),
+			max(us), coalesce(sum(us), 0)::text
+		FROM m`
+	var (
+		byStatus map[message.Status]int64
+		count    int64
+		pct      []int64
+		maxUS    *int64
+		sumText  string
+	)
+	err = s.db.pool.QueryRow(ctx, query, q.args...).Scan(&byStatus, &count, &pct, &maxUS, &sumText)
+	if err != nil {
+		return message.Stats{}, wrap(err, "postgres: message stats of tenant %s", tenantID)
+	}
+	st := message.NewStats(f)
+	for status, n := range byStatus {
+		st.ByStatus[status] = n
+		st.Total += n
+	}
+	if count > 0 {
+		sum, ok := new(big.Int).SetString(sumText, 10)
+		if !ok || maxUS == nil || len(pct) != len(message.StatsPercentiles) {
+			return message.Stats{}, errs.E(errs.Internal, "postgres: message stats of tenant %s: unexpected latency summary", tenantID)
+		}
+		st.Latency = message.NewLatency(count, [len(message.StatsPercentiles)]int64(pct), *maxUS, sum)
+	}
+	return st, nil
 }

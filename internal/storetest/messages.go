@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,7 @@ import (
 
 // MessageStore runs the message.Store contract against the stores newStore returns.
 func MessageStore(t *testing.T, newStore func(t *testing.T, now func() time.Time) message.Store) {
-	for _, tc := range append(messageCases, listCases...) {
+	for _, tc := range slices.Concat(messageCases, listCases, statsCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(start)

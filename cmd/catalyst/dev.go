@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/dev"
 )
@@ -27,6 +28,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	fs.StringVar(&cfg.RepoDir, "repo", ".", "directory holding brokers/, triggers/ and knative/")
 	fs.StringVar(&cfg.ConfigDir, "config", "", "configuration directory (default <repo>/config)")
 	fs.StringVar(&cfg.SMSCAddr, "smsc-addr", ":2775", "sandbox SMPP SMSC address (empty: none)")
+	fs.DurationVar(&cfg.SMSCReceiptDelay, "smsc-receipt-delay", time.Second, "how long the sandbox SMSC waits before each delivery receipt (0: at once)")
 	fs.BoolVar(&cfg.Unfused, "unfused", false, "run the firewall and billing as Sequences of one function per step (triggers/unfused/), each served over loopback HTTP, instead of the fused message-authorize and message-settle (triggers/fused/)")
 	fs.StringVar(&cfg.Kafka.DataDir, "kafka-data-dir", "", "persist the embedded Kafka here so events survive a restart (default: memory)")
 	fs.Var(&files, "f", "extra manifest file or directory, applied after the repository's (repeatable)")

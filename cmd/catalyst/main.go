@@ -32,6 +32,7 @@ commands:
   firewall split      split a labelled TSV into training and held-out parts (stratified)
   firewall replay     re-decide stored firewall decisions under a changed rule set
   smsc-sim            run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)
+  loadgen             drive a running platform through its HTTP API and report throughput and latency
   functions           list the registered functions
 
 Run 'catalyst <command> -h' for a command's flags.
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return runManifests(args[1:], out)
 	case "smsc-sim":
 		return runSMSCSim(ctx, args[1:], out, log)
+	case "loadgen":
+		return runLoadgen(ctx, args[1:], out, log)
 	case "migrate":
 		return runMigrate(ctx, out)
 	case "billing":

@@ -39,6 +39,7 @@ func runSMSCSim(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	fs.IntVar(&cfg.Outcomes.Undelivered, "undelivered", 0, "weight of UNDELIV receipts")
 	fs.IntVar(&cfg.Outcomes.Expired, "expired", 0, "weight of EXPIRED receipts")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of the outcome draw")
+	fs.BoolVar(&cfg.MagicNumbers, "magic-numbers", true, "destinations ending in 0000666 get UNDELIV, 0000777 EXPIRED, 0000888 a refused submit_sm (docs/loadgen.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -58,6 +58,9 @@ type Config struct {
 	// SMSCAddr, when set, starts the sandbox SMPP SMSC there (catalyst dev's
 	// --smsc-addr, default :2775), accepting system_id "catalyst", password "secret".
 	SMSCAddr string
+	// SMSCReceiptDelay is how long the sandbox SMSC waits before a delivery receipt
+	// (catalyst dev's --smsc-receipt-delay, default 1s; zero: at once).
+	SMSCReceiptDelay time.Duration
 	// Limits throttle sending at the API (zero: api.DefaultLimits()).
 	Limits api.Limits
 	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
@@ -123,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	sandboxAddr := ""
 	if cfg.SMSCAddr != "" {
 		if sandbox, err = smsc.New(smsc.Config{Addr: cfg.SMSCAddr, Accounts: map[string]string{SandboxSystemID: SandboxPassword},
-			ReceiptDelay: time.Second, Logger: cfg.Logger}); err == nil {
+			ReceiptDelay: cfg.SMSCReceiptDelay, MagicNumbers: true, Logger: cfg.Logger}); err == nil {
 			err = sandbox.Start(ctx)
 		}
 		if err != nil {

@@ -25,7 +25,8 @@ type Submitted struct {
 	Ref        uint16
 	Total, Seq uint8
 	// Stat is the outcome this part's receipt reports (DELIVRD, UNDELIV or EXPIRED),
-	// drawn whether or not a receipt was asked for.
+	// drawn (or, with Config.MagicNumbers, read from the destination) whether or not a
+	// receipt was asked for.
 	Stat string
 	At   time.Time
 
@@ -149,7 +150,13 @@ func (s *Server) record(systemID string, p *pdu.SubmitSM, body []byte) (Submitte
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oc := s.cfg.Outcomes.pick(s.rng)
+	oc, forced := outcome{}, false
+	if s.cfg.MagicNumbers {
+		oc, forced = magicOf(sub.Dest).outcome()
+	}
+	if !forced {
+		oc = s.cfg.Outcomes.pick(s.rng)
+	}
 	sub.Stat = oc.stat
 	s.submitted = append(s.submitted, sub)
 	s.messages.add(sub)

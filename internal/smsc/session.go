@@ -278,6 +278,8 @@ func (c *session) onSubmit(p *pdu.SubmitSM, body []byte) {
 		resp.CommandStatus = data.ESME_RINVBNDSTS
 	case p.DestAddr.Address() == "":
 		resp.CommandStatus = data.ESME_RINVDSTADR
+	case s.cfg.MagicNumbers && magicOf(p.DestAddr.Address()) == magicRejected:
+		resp.CommandStatus = MagicRejectStatus
 	case s.takeThrottle():
 		resp.CommandStatus = data.ESME_RTHROTTLED
 	default:

@@ -4,7 +4,9 @@
 // Config, answers submit_sm with a unique message_id, records every accepted submit_sm
 // (Submitted) and reassembles concatenated ones (Messages), sends delivery receipts and
 // injected mobile-originated messages as deliver_sm to a receiver or transceiver session
-// of the same system_id, and injects faults (Throttle, DropConnections). PDUs are parsed
+// of the same system_id, and injects faults (Throttle, DropConnections). With
+// Config.MagicNumbers the destination picks the outcome (UNDELIV, EXPIRED, or refused at
+// submit_sm), so that load can be shaped message by message. PDUs are parsed
 // and built with github.com/linxGnu/gosmpp's pdu package; this package has no codec.
 //
 // Message ids are 16 lowercase hex digits: a 64-bit number that starts at the server's
@@ -48,6 +50,13 @@ type Config struct {
 	ReceiptDelay time.Duration
 	// Outcomes weighs the receipt outcomes; the zero Mix delivers everything.
 	Outcomes Mix
+	// MagicNumbers chooses the outcome by destination, ahead of Outcomes: a destination
+	// whose digits end in 0000666 (MagicUndelivered) gets an UNDELIV receipt, 0000777
+	// (MagicExpired) an EXPIRED one, and 0000888 (MagicRejected) is refused at submit_sm
+	// with ESME_RINVDSTADR (MagicRejectStatus), a permanent error; every other
+	// destination keeps the Outcomes draw. Off by default; catalyst dev and smsc-sim
+	// turn it on so that a load generator picks each message's outcome.
+	MagicNumbers bool
 	// Seed seeds the outcome draw: the same Seed (0 included), Outcomes and order of
 	// accepted submit_sm give the same outcomes on every run.
 	Seed int64

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/dev"
 )
 
@@ -29,11 +30,20 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	fs.StringVar(&cfg.ConfigDir, "config", "", "configuration directory (default <repo>/config)")
 	fs.StringVar(&cfg.SMSCAddr, "smsc-addr", ":2775", "sandbox SMPP SMSC address (empty: none)")
 	fs.DurationVar(&cfg.SMSCReceiptDelay, "smsc-receipt-delay", time.Second, "how long the sandbox SMSC waits before each delivery receipt (0: at once)")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", broker.DefaultMaxInFlight, "concurrent deliveries per Trigger (unordered); a Trigger's rate is about this over its delivery latency")
 	fs.BoolVar(&cfg.Unfused, "unfused", false, "run the firewall and billing as Sequences of one function per step (triggers/unfused/), each served over loopback HTTP, instead of the fused message-authorize and message-settle (triggers/fused/)")
 	fs.StringVar(&cfg.Kafka.DataDir, "kafka-data-dir", "", "persist the embedded Kafka here so events survive a restart (default: memory)")
 	fs.Var(&files, "f", "extra manifest file or directory, applied after the repository's (repeatable)")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) here, e.g. 127.0.0.1:6060 (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg.Manifests = files
 	cfg.Kafka.Brokers = envList("KAFKA_BROKERS")

@@ -45,6 +45,9 @@ type Options struct {
 	// to it over HTTP, as a cluster does, instead of calling it in-process: catalyst
 	// dev --unfused, so the hops cost what they cost in a cluster.
 	FunctionsOverHTTP bool
+	// MaxInFlight bounds each unordered subscription's concurrent deliveries
+	// (0: DefaultMaxInFlight).
+	MaxInFlight int
 }
 
 // Runtime is a running broker plane. It is an http.Handler: the ingress.
@@ -67,6 +70,9 @@ type Runtime struct {
 func New(ctx context.Context, o Options) (*Runtime, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
@@ -212,10 +218,11 @@ func (r *Runtime) buildTrigger(key manifest.Key, t *eventing.Trigger) error {
 		return err
 	}
 	d.reply = &topicTarget{name: "broker:" + brokerKey.String(), topic: BrokerTopic(brokerKey), kafka: r.kafka}
+	types, _ := eventfilter.Types(filter)
 	r.subs = append(r.subs, &subscription{
 		name: name, topic: BrokerTopic(brokerKey), group: "knative-trigger-" + key.Namespace + "-" + key.Name,
-		filter: filter, d: d, ordered: t.Annotations[eventing.DeliveryOrderAnnotation] == "ordered",
-		log: r.log,
+		filter: filter, types: types, d: d, ordered: t.Annotations[eventing.DeliveryOrderAnnotation] == "ordered",
+		maxInFlight: r.opts.MaxInFlight, log: r.log,
 	})
 	return nil
 }
@@ -255,7 +262,7 @@ func (r *Runtime) buildSequence(ctx context.Context, key manifest.Key, q *eventi
 		r.subs = append(r.subs, &subscription{
 			name: name, topic: sequenceChannelTopic(key, i),
 			group: fmt.Sprintf("knative-sequence-%s-%s-%d", key.Namespace, key.Name, i),
-			d:     d, ordered: true, log: r.log,
+			d:     d, ordered: true, maxInFlight: r.opts.MaxInFlight, log: r.log,
 		})
 	}
 	return nil

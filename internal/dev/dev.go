@@ -61,6 +61,9 @@ type Config struct {
 	// SMSCReceiptDelay is how long the sandbox SMSC waits before a delivery receipt
 	// (catalyst dev's --smsc-receipt-delay, default 1s; zero: at once).
 	SMSCReceiptDelay time.Duration
+	// MaxInFlight bounds each Trigger's concurrent deliveries (--max-in-flight;
+	// 0: broker.DefaultMaxInFlight).
+	MaxInFlight int
 	// Limits throttle sending at the API (zero: api.DefaultLimits()).
 	Limits api.Limits
 	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
@@ -149,6 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Logger:          cfg.Logger,
 		// Unfused, every step is its own HTTP function, as in a cluster.
 		FunctionsOverHTTP: cfg.Unfused,
+		MaxInFlight:       cfg.MaxInFlight,
 	})
 	if err != nil {
 		if sandbox != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -82,6 +83,10 @@ func (s *AuditStore) RecordFirst(ctx context.Context, recs ...firewall.AuditReco
 	if err != nil || len(recs) == 0 {
 		return make([]*firewall.Verdict, len(order)), err
 	}
+	// Concurrent batches claim ids in one order, by id, so two batches sharing ids
+	// wait for each other instead of deadlocking on their unique-index locks.
+	recs = slices.Clone(recs)
+	slices.SortFunc(recs, func(a, b firewall.AuditRecord) int { return strings.Compare(a.ID, b.ID) })
 	n := len(recs)
 	ids, msgs, tenants, decisions, screens, rules, models := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -162,6 +162,9 @@ type Gateway struct {
 	closed  bool
 
 	store Pending // nil: pending receipts only in memory (pending, due)
+	// storeGrace is how long a sent message waits in memory for its receipts
+	// before it is written to store (WithPendingGrace).
+	storeGrace time.Duration
 }
 
 // Option configures New.
@@ -171,6 +174,20 @@ type Option func(*Gateway)
 // (see the package documentation); nil keeps them in memory.
 func WithPending(p Pending) Option {
 	return func(g *Gateway) { g.store = p }
+}
+
+// DefaultPendingGrace is how long a sent message waits for its receipts in memory
+// before it is written to the Pending store: a message whose receipts come within
+// it (a fast carrier) costs the store nothing.
+const DefaultPendingGrace = 20 * time.Millisecond
+
+// WithPendingGrace sets how long Send waits for a message's receipts before it
+// writes the message to the Pending store (0: at once). Send returns only once the
+// message is either complete or stored, so a crash never loses one it reported
+// sent; the grace trades that much latency per message for the store writes it
+// saves.
+func WithPendingGrace(d time.Duration) Option {
+	return func(g *Gateway) { g.storeGrace = max(d, 0) }
 }
 
 // storePoll bounds how long the sweeper waits before asking the Pending store
@@ -204,6 +221,11 @@ type tracked struct {
 	index                  int       // in Gateway.due, when queued
 	queued                 bool      // in Gateway.due
 	tries                  int       // Events.Failed calls for a receipt timeout
+	// gone is set once the message left memory (completed, expired, or moved to the
+	// store); complete is closed the first time it completes.
+	gone     bool
+	complete chan struct{}
+	signaled bool
 }
 
 // line is one carrier's sessions.
@@ -273,6 +295,8 @@ func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger, 
 		lines:   make(map[string]*line, len(cfg.Carriers)),
 		pending: make(map[string]partRef),
 		early:   make(map[string]earlyReceipt),
+
+		storeGrace: DefaultPendingGrace,
 
 		timeouts:  make(map[string]time.Duration, len(cfg.Carriers)),
 		wake:      make(chan struct{}, 1),
@@ -387,7 +411,8 @@ func (g *Gateway) Send(ctx context.Context, m Message) (Sent, error) {
 				continue
 			}
 			t := &tracked{tenant: m.TenantID, msgID: m.MessageID, carrier: cr.Name,
-				ids: make([]string, len(reqs)), states: make([]sms.State, len(reqs)), codes: make([]string, len(reqs))}
+				ids: make([]string, len(reqs)), states: make([]sms.State, len(reqs)), codes: make([]string, len(reqs)),
+				complete: make(chan struct{})}
 			err := g.sendOn(ctx, l, t, reqs)
 			if errors.Is(err, errFailover) {
 				g.log.Warn("smsgw: carrier unavailable; failing over", "carrier", cr.Name, "message_id", m.MessageID, "err", errors.Unwrap(err))

@@ -77,7 +77,7 @@ func sandbox(t *testing.T, delay time.Duration) *smsc.Server {
 	return srv
 }
 
-func startGateway(t *testing.T, addr, receiptTimeout string, ev smsgw.Events, p smsgw.Pending) *smsgw.Gateway {
+func startGateway(t *testing.T, addr, receiptTimeout string, ev smsgw.Events, p smsgw.Pending, opts ...smsgw.Option) *smsgw.Gateway {
 	t.Helper()
 	cfg, err := carrier.Parse([]byte(fmt.Sprintf("carriers:\n  - {name: sandbox, priority: 1, smpp: {address: %q, system_id: acme, password: secret, bind: transceiver, binds: 1, enquire_link: 1s}, routes: [\"*\"]}\n", addr)))
 	if err != nil {
@@ -86,7 +86,7 @@ func startGateway(t *testing.T, addr, receiptTimeout string, ev smsgw.Events, p 
 	if receiptTimeout != "" {
 		cfg.Carriers[0].SMPP.ReceiptTimeout = receiptTimeout
 	}
-	g, err := smsgw.New(context.Background(), cfg, ev, nil, smsgw.WithPending(p))
+	g, err := smsgw.New(context.Background(), cfg, ev, nil, append([]smsgw.Option{smsgw.WithPending(p)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +179,66 @@ func TestReceiptDeadlineSurvivesRestart(t *testing.T) {
 	if len(evB.failed) != 1 || len(evB.delivered) != 0 || evB.failed[0].ErrorCode != smsgw.ReceiptTimeoutCode ||
 		evB.failed[0].State != sms.StateExpired || evB.failed[0].MessageID != "m1" {
 		t.Fatalf("gateway B: delivered %+v failed %+v", evB.delivered, evB.failed)
+	}
+}
+
+// countingStore counts Add calls and can hold each Add for a while.
+type countingStore struct {
+	smsgw.Pending
+	mu    sync.Mutex
+	adds  int
+	delay time.Duration
+}
+
+func (c *countingStore) Add(ctx context.Context, e smsgw.PendingEntry) error {
+	c.mu.Lock()
+	c.adds++
+	c.mu.Unlock()
+	time.Sleep(c.delay)
+	return c.Pending.Add(ctx, e)
+}
+
+func (c *countingStore) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.adds
+}
+
+// A message whose receipts come within the grace is reported from memory and never
+// written to the store.
+func TestFastReceiptsNeverReachTheStore(t *testing.T) {
+	t.Parallel()
+	store := &countingStore{Pending: smsgw.NewMemPending()}
+	srv := sandbox(t, 0)
+	ev := &outcomes{}
+	g := startGateway(t, srv.Addr(), "", ev, store, smsgw.WithPendingGrace(2*time.Second))
+	for i := range 10 {
+		sendWhenUp(t, g, fmt.Sprint("m", i), "hello")
+	}
+	waitUntil(t, "10 delivered", func() bool { d, _ := ev.counts(); return d == 10 })
+	if n := store.count(); n != 0 {
+		t.Fatalf("%d messages written to the store, want none (their receipts came within the grace)", n)
+	}
+}
+
+// A receipt that arrives while its message is being written to the store completes
+// it once, from memory, and the store is left without it.
+func TestReceiptDuringTheStoreWriteCompletesOnce(t *testing.T) {
+	t.Parallel()
+	store := &countingStore{Pending: smsgw.NewMemPending(), delay: 300 * time.Millisecond}
+	srv := sandbox(t, 50*time.Millisecond)
+	ev := &outcomes{}
+	g := startGateway(t, srv.Addr(), "", ev, store, smsgw.WithPendingGrace(0))
+	sendWhenUp(t, g, "m1", "hello")
+	waitUntil(t, "delivered", func() bool { d, _ := ev.counts(); return d == 1 })
+	time.Sleep(500 * time.Millisecond) // the write, then the clean-up, then no second outcome
+	if d, f := ev.counts(); d != 1 || f != 0 {
+		t.Fatalf("delivered %d failed %d, want 1 and 0", d, f)
+	}
+	if store.count() == 0 {
+		t.Fatal("the message was never written: the test did not race the write")
+	}
+	if _, ok, err := store.NextDeadline(context.Background()); err != nil || ok {
+		t.Fatalf("the completed message is still pending in the store: %v %v", ok, err)
 	}
 }

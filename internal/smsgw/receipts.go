@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
@@ -78,8 +79,13 @@ func (g *Gateway) forget(t *tracked) {
 	}
 }
 
-// finishSend marks every part accepted; if every receipt is already in, the
-// outcome is reported now, else the message's receipt deadline is queued.
+// finishSend marks every part accepted. If every receipt is already in, the outcome
+// is reported now. Else the message waits in memory, its receipt deadline queued;
+// with a Pending store it is written there once the grace passes without its
+// receipts, and finishSend returns only then (or once it completed), so Send never
+// reports sent a message a crash could lose. The store write runs without g.mu:
+// receipts keep arriving meanwhile and apply in memory, and the message leaves
+// memory only once the store holds every receipt memory has.
 func (g *Gateway) finishSend(t *tracked) {
 	g.mu.Lock()
 	t.sent = true
@@ -90,38 +96,88 @@ func (g *Gateway) finishSend(t *tracked) {
 	t.deadline = time.Now().Add(timeout)
 	o, done := g.completeLocked(t)
 	if !done {
-		if g.store == nil || !g.storeLocked(t) {
-			g.queueLocked(t)
-		}
+		g.queueLocked(t)
 	}
 	g.mu.Unlock()
 	if done {
 		if err := g.report(g.ctx, o); err != nil {
 			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
 		}
+		return
 	}
+	if g.store == nil {
+		return
+	}
+	if g.storeGrace > 0 && t.complete != nil {
+		timer := time.NewTimer(g.storeGrace)
+		select {
+		case <-t.complete:
+			timer.Stop()
+			return // its receipts came: nothing to keep
+		case <-timer.C:
+		}
+	}
+	g.moveToStore(t)
 }
 
-// storeLocked moves a sent message to the Pending store and reports whether it
-// did; when the store fails, t stays in memory. g.mu is held throughout, so that a
-// receipt not found in memory is found in the store.
-func (g *Gateway) storeLocked(t *tracked) bool {
-	e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
-		SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
-		Codes: append([]string(nil), t.codes...), Deadline: t.deadline}
-	if err := g.store.Add(g.ctx, e); err != nil {
-		g.log.Error("smsgw: pending store failed; receipts for this message kept in memory only",
-			"carrier", t.carrier, "message_id", t.msgID, "err", err)
-		return false
+// moveToStore writes t to the Pending store and drops it from memory. Receipts that
+// apply while it is written are written after it (Add replaces the entry), until
+// the store has what memory has. If t completes meanwhile, its outcome was reported
+// from memory and the stored entry is finished off with the receipts it lacks.
+func (g *Gateway) moveToStore(t *tracked) {
+	for {
+		g.mu.Lock()
+		if t.gone {
+			g.mu.Unlock()
+			return // completed or expired before it was written
+		}
+		e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
+			SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
+			Codes: append([]string(nil), t.codes...), Deadline: t.deadline, Tries: t.tries}
+		g.mu.Unlock()
+		if err := g.store.Add(g.ctx, e); err != nil {
+			g.log.Error("smsgw: pending store failed; receipts for this message kept in memory only",
+				"carrier", t.carrier, "message_id", t.msgID, "err", err)
+			return
+		}
+		g.mu.Lock()
+		if !t.gone && slices.Equal(e.States, t.states) {
+			for _, id := range t.ids {
+				delete(g.pending, key(t.carrier, id))
+			}
+			g.unqueueLocked(t)
+			t.gone = true
+			g.mu.Unlock()
+			select { // the sweeper re-reads the store's next deadline
+			case g.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+		if !t.gone {
+			g.mu.Unlock()
+			continue // receipts came while it was written: write again
+		}
+		// Completed (and reported) while it was written: the stored entry gets the
+		// receipts it lacks, which removes it (its outcome, already reported, is
+		// not reported again).
+		var missing []int
+		for i := range t.ids {
+			if t.states[i] != 0 && e.States[i] == 0 {
+				missing = append(missing, i)
+			}
+		}
+		states, codes := append([]sms.State(nil), t.states...), append([]string(nil), t.codes...)
+		g.mu.Unlock()
+		for _, i := range missing {
+			if _, _, err := g.store.Receipt(g.ctx, t.carrier, t.ids[i], states[i], codes[i]); err != nil {
+				g.log.Error("smsgw: pending store failed removing a completed message; its deadline will fail it again",
+					"carrier", t.carrier, "message_id", t.msgID, "err", err)
+				return
+			}
+		}
+		return
 	}
-	for _, id := range t.ids {
-		delete(g.pending, key(t.carrier, id))
-	}
-	select { // the sweeper re-reads the store's next deadline
-	case g.wake <- struct{}{}:
-	default:
-	}
-	return true
 }
 
 // apply records a final receipt for a part; later receipts for it are ignored.
@@ -144,6 +200,11 @@ func (g *Gateway) completeLocked(t *tracked) (Outcome, bool) {
 		delete(g.pending, key(t.carrier, id))
 	}
 	g.unqueueLocked(t)
+	t.gone = true
+	if !t.signaled && t.complete != nil {
+		t.signaled = true
+		close(t.complete)
+	}
 	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
 		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateDelivered}
 	for i, st := range t.states {
@@ -178,7 +239,8 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
 		if err == nil && !known {
 			// Look again, holding g.mu: the message may have moved from memory to
-			// the store meanwhile (storeLocked holds g.mu), or be accepted later.
+			// the store meanwhile (moveToStore drops it from memory under g.mu, once
+			// the store has it), or be accepted later.
 			g.mu.Lock()
 			if ref, ok = g.pending[k]; !ok {
 				done, known, err = g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
@@ -216,6 +278,7 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 		t := ref.t
 		t.states[ref.part], t.codes[ref.part] = 0, ""
 		t.finals--
+		t.gone = false
 		for i, id := range t.ids {
 			g.pending[key(t.carrier, id)] = partRef{t: t, part: i}
 		}
@@ -309,6 +372,7 @@ func (g *Gateway) sweep() {
 			for _, id := range t.ids {
 				delete(g.pending, key(t.carrier, id))
 			}
+			t.gone = true
 			expired = append(expired, t)
 		}
 		g.mu.Unlock()

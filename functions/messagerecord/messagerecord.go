@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/catalyst-cpaas/catalyst/internal/batch"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
@@ -31,15 +32,34 @@ func Definition() fn.Definition {
 			if d.Messages == nil {
 				return nil, errs.E(errs.Unavailable, "message-record needs a message store")
 			}
-			return &Recorder{store: d.Messages, now: time.Now}, nil
+			return NewRecorder(d.Messages, time.Now), nil
 		},
 	}
 }
 
-// Recorder applies message events to the store.
+// Recorder applies message events to the store: concurrent events go to the store
+// together (message.Store.ApplyBatch), up to batchMax or batchDelay after the first,
+// so a busy record costs a transaction per batch, not per event.
 type Recorder struct {
-	store message.Store
-	now   func() time.Time
+	store  message.Store
+	now    func() time.Time
+	writes *batch.Batcher[message.Update]
+}
+
+const (
+	batchMax   = 256
+	batchDelay = 2 * time.Millisecond
+)
+
+// NewRecorder returns a Recorder over store.
+func NewRecorder(store message.Store, now func() time.Time) *Recorder {
+	return &Recorder{store: store, now: now, writes: batch.New(batchMax, batchDelay, store.ApplyBatch)}
+}
+
+// Close writes what is waiting.
+func (r *Recorder) Close() error {
+	r.writes.Close()
+	return nil
 }
 
 // statusByAction maps the action of io.catalyst.message.<action> to the status it
@@ -110,7 +130,11 @@ func (r *Recorder) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	} else {
 		u.Entry.Detail = append(json.RawMessage(nil), e.Data()...)
 	}
-	if _, err := r.store.Apply(ctx, u); err != nil {
+	// Checked alone first: a bad update must fail only its own event, not its batch.
+	if _, err := message.PrepareUpdate(u, r.now()); err != nil {
+		return nil, err
+	}
+	if err := r.writes.Add(ctx, u); err != nil {
 		return nil, err
 	}
 	return nil, nil

@@ -21,6 +21,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/catalyst-cpaas/catalyst/internal/batch"
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
@@ -57,8 +58,8 @@ type Config struct {
 // Engine is billing's logic; the billing functions are thin wrappers around it.
 type Engine struct {
 	cfg     Config
-	charges *batcher[billing.Charge]
-	settles *batcher[billing.Settlement]
+	charges *batch.Batcher[billing.Charge]
+	settles *batch.Batcher[billing.Settlement]
 
 	cardsMu sync.Mutex
 	cards   map[cardVersion]billing.RateCard // versions are immutable once stored
@@ -105,8 +106,8 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{cfg: cfg, cards: map[cardVersion]billing.RateCard{}}
-	e.charges = newBatcher(256, time.Millisecond, cfg.Charges.Record)
-	e.settles = newBatcher(256, time.Millisecond, cfg.Charges.Settle)
+	e.charges = batch.New(256, time.Millisecond, cfg.Charges.Record)
+	e.settles = batch.New(256, time.Millisecond, cfg.Charges.Settle)
 	return e, nil
 }
 

@@ -86,6 +86,23 @@ func (s *MessageStore) Apply(_ context.Context, u message.Update) (message.Messa
 	return cloneMessage(r.msg, true), nil
 }
 
+// ApplyBatch implements message.Store: every update checked first, then each
+// applied as Apply does.
+func (s *MessageStore) ApplyBatch(ctx context.Context, us []message.Update) error {
+	now := s.now()
+	for _, u := range us {
+		if _, err := message.PrepareUpdate(u, now); err != nil {
+			return err
+		}
+	}
+	for _, u := range us {
+		if _, err := s.Apply(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Get implements message.Store.
 func (s *MessageStore) Get(_ context.Context, tenantID, messageID string) (message.Message, error) {
 	s.mu.Lock()

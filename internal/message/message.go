@@ -120,6 +120,12 @@ type Store interface {
 	// creates the message when unknown, appends the entry to its history and moves
 	// its status to Entry.Status when that ranks higher. It returns the record after.
 	Apply(ctx context.Context, u Update) (Message, error)
+	// ApplyBatch records every update as Apply does, in order, in one transaction
+	// where the store has them: the message record's writer under load, one round
+	// trip per batch instead of per event. It is all or nothing; an update Apply
+	// would refuse (PrepareUpdate) fails the whole batch, so callers check each
+	// first.
+	ApplyBatch(ctx context.Context, us []Update) error
 	// Get returns the tenant's message with its history (History in recorded order).
 	Get(ctx context.Context, tenantID, messageID string) (Message, error)
 	// List returns the tenant's messages, newest first, without histories.

@@ -18,7 +18,7 @@ import (
 
 // MessageStore runs the message.Store contract against the stores newStore returns.
 func MessageStore(t *testing.T, newStore func(t *testing.T, now func() time.Time) message.Store) {
-	for _, tc := range slices.Concat(messageCases, listCases, statsCases) {
+	for _, tc := range slices.Concat(messageCases, batchCases, listCases, statsCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(start)

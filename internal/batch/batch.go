@@ -1,4 +1,8 @@
-package charging
+// Package batch groups writes from concurrent callers into one store call: each
+// caller waits for the flush its item was in and gets its error. The charges and
+// settlements of billing and the message record's events go through it, so a
+// database round trip carries many writes instead of one.
+package batch
 
 import (
 	"context"
@@ -6,10 +10,12 @@ import (
 	"time"
 )
 
-// batcher groups items added by concurrent callers into one flush (one database round
-// trip for many charges); each caller waits for the flush its item was in and gets
-// its error. A flush starts when maxItems are waiting or maxDelay after the first.
-type batcher[T any] struct {
+// Batcher groups items added by concurrent callers into one flush; each caller
+// waits for the flush its item was in and gets its error. A flush starts when
+// maxItems are waiting or maxDelay after the first; flushes may run concurrently,
+// so the flush function must be safe for that (and idempotent: a caller whose
+// context ends may see its item flushed anyway).
+type Batcher[T any] struct {
 	flush    func(context.Context, []T) error
 	maxItems int
 	maxDelay time.Duration
@@ -23,13 +29,14 @@ type batcher[T any] struct {
 	closed  bool
 }
 
-func newBatcher[T any](maxItems int, maxDelay time.Duration, flush func(context.Context, []T) error) *batcher[T] {
-	return &batcher[T]{flush: flush, maxItems: maxItems, maxDelay: maxDelay}
+// New returns a Batcher flushing with flush.
+func New[T any](maxItems int, maxDelay time.Duration, flush func(context.Context, []T) error) *Batcher[T] {
+	return &Batcher[T]{flush: flush, maxItems: maxItems, maxDelay: maxDelay}
 }
 
 // Add queues item and waits until it is flushed (or ctx ends: the item may still be
 // flushed; every flush is idempotent).
-func (b *batcher[T]) Add(ctx context.Context, item T) error {
+func (b *Batcher[T]) Add(ctx context.Context, item T) error {
 	done := make(chan error, 1)
 	b.mu.Lock()
 	if b.closed {
@@ -58,7 +65,7 @@ func (b *batcher[T]) Add(ctx context.Context, item T) error {
 }
 
 // take hands the pending items to a flushing goroutine; b.mu is held.
-func (b *batcher[T]) take() {
+func (b *Batcher[T]) take() {
 	if len(b.pending) == 0 {
 		return
 	}
@@ -83,7 +90,7 @@ func (b *batcher[T]) take() {
 
 // Close flushes what is pending and waits for every flush in flight; later Adds
 // flush on their own.
-func (b *batcher[T]) Close() {
+func (b *Batcher[T]) Close() {
 	b.mu.Lock()
 	b.take()
 	b.closed = true

@@ -34,6 +34,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkPod/firewall|BenchmarkChainHTTP' -benchtime 20000x -count 3 ./internal/fnhttp/
 	$(GO) test -run '^$$' -bench 'Scan' -benchmem -count 3 ./internal/firewall/dpi
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/velocity
+	$(GO) run ./hack/bench-e2e -duration 60s -paced 500 -write BENCHMARKS.md
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -142,6 +143,7 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 		return r, err
 	}
 	defer drop()
+	defer cleanRedis(o.redisURL, db+":")
 	ports, err := freePorts(3)
 	if err != nil {
 		return r, err
@@ -373,4 +375,28 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%d cores%s, %s", runtime.NumCPU(), mem, runtime.Version())
+}
+
+// cleanRedis removes a run's keys (its CATALYST_REDIS_PREFIX), so runs do not pile
+// up state in the shared Redis.
+func cleanRedis(redisURL, prefix string) {
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			c.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		c.Unlink(ctx, batch...)
+	}
 }

@@ -43,7 +43,10 @@ func components(ctx context.Context) ([]component, error) {
 		var stdout bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("%s %s: %w\n%s", b.pkg, b.bench, err, stdout.String())
+			// One component's failure must not lose the rest of the run's figures.
+			say("%s %s failed: %v", b.pkg, b.bench, err)
+			out = append(out, component{name: b.name, what: b.what + " — **did not complete in this run**: " + err.Error(), ceiling: b.ceiling})
+			continue
 		}
 		var vals []float64
 		sc := bufio.NewScanner(&stdout)
@@ -100,7 +103,11 @@ func render(o options, rows []row, comps []component) string {
 			if c.ceiling {
 				name = "**" + name + "** (ceiling)"
 			}
-			fmt.Fprintf(&b, "| %s | %.0f %s | %s |\n", name, c.value, c.unit, c.what)
+			figure := "—"
+			if c.unit != "" {
+				figure = fmt.Sprintf("%.0f %s", c.value, c.unit)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", name, figure, c.what)
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", endMarker)

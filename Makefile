@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/catalyst
 
-.PHONY: run test build manifests bench lint fmt clean
+.PHONY: run test test-chaos build manifests bench lint fmt clean
 
 ## run: start the whole platform in one process (embedded Kafka, in-memory stores);
 ## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml"
@@ -12,6 +12,11 @@ run: build
 ## test: every test against real PostgreSQL and Redis (started if none answer)
 test:
 	hack/test.sh
+
+## test-chaos: the pipeline under load while it is hurt (tests/chaos_test.go; three
+## seeds, CATALYST_CHAOS_SEEDS=1,2,3 to choose)
+test-chaos:
+	CATALYST_CHAOS=1 hack/test.sh -run TestChaos -v ./tests/
 
 ## build: the one binary
 build:

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
@@ -167,6 +169,7 @@ func chaos(t *testing.T, seed uint64, load time.Duration) {
 				t.Logf("not terminal: %s %s: %s", id, st, hist)
 			}
 			rows.Close()
+			logGroups(t, seeds)
 			t.Fatalf("%d of %d messages not terminal 2 minutes after the load", open, total)
 		}
 	}
@@ -236,5 +239,30 @@ func postgresOutage(t *testing.T, dbURL string, d time.Duration) {
 	time.Sleep(d)
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident+" ALLOW_CONNECTIONS true"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// logGroups logs each consumer group's state, members and lag: which Trigger stopped.
+func logGroups(t *testing.T, seeds []string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Logf("kafka client: %v", err)
+		return
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, err := adm.ListGroups(ctx)
+	if err != nil {
+		t.Logf("list groups: %v", err)
+		return
+	}
+	lags, err := adm.Lag(ctx, listed.Groups()...)
+	if err != nil {
+		t.Logf("lag: %v", err)
+	}
+	for _, l := range lags.Sorted() {
+		t.Logf("group %s: state %s, %d members, lag %d, errors %v %v", l.Group, l.State, len(l.Members), l.Lag.Total(), l.DescribeErr, l.FetchErr)
 	}
 }

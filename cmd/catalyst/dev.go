@@ -51,6 +51,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	cfg.AdminToken = os.Getenv("CATALYST_ADMIN_TOKEN")
 	cfg.RedisURL = os.Getenv("REDIS_URL")
 	cfg.RedisPrefix = os.Getenv("CATALYST_REDIS_PREFIX")
+	cfg.InstanceID = os.Getenv("CATALYST_INSTANCE_ID")
 	p, err := dev.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -45,7 +45,9 @@ type subscription struct {
 	ordered bool // one partition's events one at a time, in offset order
 	// maxInFlight bounds concurrent deliveries when unordered.
 	maxInFlight int
-	log         *slog.Logger
+	// instance, when set, is the process's static member id (Options.InstanceID).
+	instance string
+	log      *slog.Logger
 }
 
 // run consumes until ctx ends. Records are delivered as they arrive, never waiting
@@ -57,22 +59,26 @@ type subscription struct {
 func (s *subscription) run(ctx context.Context, k *Kafka) error {
 	c := &consumer{sub: s, ctx: ctx, parts: map[int32]*partition{},
 		inFlight: make(chan struct{}, s.maxInFlight), window: make(chan struct{}, maxUncommitted)}
-	cl, err := kgo.NewClient(
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.seeds...),
 		kgo.ConsumerGroup(s.group),
 		kgo.ConsumeTopics(s.topic),
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.FetchMaxWait(500 * time.Millisecond),
 		// A member that crashed without leaving holds its partitions until its session
 		// times out; 10s (the Kafka client default before 3.0) bounds that pause
 		// after a crash, where franz-go's 45s default would stall a restart.
-		kgo.SessionTimeout(10*time.Second),
-		kgo.HeartbeatInterval(3*time.Second),
+		kgo.SessionTimeout(10 * time.Second),
+		kgo.HeartbeatInterval(3 * time.Second),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.revoked),
 		kgo.WithLogger(kafkaLogger(s.log.With("group", s.group), "kafka-consumer")),
-	)
+	}
+	if s.instance != "" {
+		opts = append(opts, kgo.InstanceID(s.instance+"/"+s.group))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}

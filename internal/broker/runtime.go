@@ -48,6 +48,12 @@ type Options struct {
 	// MaxInFlight bounds each unordered subscription's concurrent deliveries
 	// (0: DefaultMaxInFlight).
 	MaxInFlight int
+	// InstanceID, when set, makes every consumer a static group member
+	// (InstanceID + "/" + group): a process restarted with the same id takes its
+	// predecessor's place and partitions at once, instead of waiting for the dead
+	// member to be expired. Each process sharing a group needs its own (a pod's
+	// name); empty keeps dynamic membership.
+	InstanceID string
 }
 
 // Runtime is a running broker plane. It is an http.Handler: the ingress.
@@ -222,7 +228,7 @@ func (r *Runtime) buildTrigger(key manifest.Key, t *eventing.Trigger) error {
 	r.subs = append(r.subs, &subscription{
 		name: name, topic: BrokerTopic(brokerKey), group: "knative-trigger-" + key.Namespace + "-" + key.Name,
 		filter: filter, types: types, d: d, ordered: t.Annotations[eventing.DeliveryOrderAnnotation] == "ordered",
-		maxInFlight: r.opts.MaxInFlight, log: r.log,
+		maxInFlight: r.opts.MaxInFlight, instance: r.opts.InstanceID, log: r.log,
 	})
 	return nil
 }
@@ -262,7 +268,7 @@ func (r *Runtime) buildSequence(ctx context.Context, key manifest.Key, q *eventi
 		r.subs = append(r.subs, &subscription{
 			name: name, topic: sequenceChannelTopic(key, i),
 			group: fmt.Sprintf("knative-sequence-%s-%s-%d", key.Namespace, key.Name, i),
-			d:     d, ordered: true, maxInFlight: r.opts.MaxInFlight, log: r.log,
+			d:     d, ordered: true, maxInFlight: r.opts.MaxInFlight, instance: r.opts.InstanceID, log: r.log,
 		})
 	}
 	return nil

@@ -64,6 +64,9 @@ type Config struct {
 	// MaxInFlight bounds each Trigger's concurrent deliveries (--max-in-flight;
 	// 0: broker.DefaultMaxInFlight).
 	MaxInFlight int
+	// InstanceID makes the consumers static group members (CATALYST_INSTANCE_ID;
+	// broker.Options.InstanceID): a restarted catalyst dev resumes at once.
+	InstanceID string
 	// Limits throttle sending at the API (zero: api.DefaultLimits()).
 	Limits api.Limits
 	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
@@ -153,6 +156,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		// Unfused, every step is its own HTTP function, as in a cluster.
 		FunctionsOverHTTP: cfg.Unfused,
 		MaxInFlight:       cfg.MaxInFlight,
+		InstanceID:        cfg.InstanceID,
 	})
 	if err != nil {
 		if sandbox != nil {

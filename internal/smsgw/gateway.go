@@ -489,8 +489,7 @@ func (g *Gateway) sendOn(ctx context.Context, l *line, t *tracked, reqs []client
 			return g.partial(t, i, err)
 		}
 	}
-	g.finishSend(t)
-	return nil
+	return g.finishSend(ctx, t)
 }
 
 // waitCtx pauses before a retry on the same carrier.

@@ -574,7 +574,9 @@ func TestFailedEventKeepsTheReceiptForItsResend(t *testing.T) {
 	tr := &tracked{msgID: "m1", carrier: "x", ids: make([]string, 2), states: make([]sms.State, 2), codes: make([]string, 2)}
 	g.accept(tr, 0, "a")
 	g.accept(tr, 1, "b")
-	g.finishSend(tr)
+	if err := g.finishSend(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
 	h := &handler{g: g, carrier: "x"}
 	ctx := context.Background()
 	ok := sms.Receipt{State: sms.StateDelivered, Final: true}
@@ -633,7 +635,9 @@ func TestReceiptOvertakingItsSubmitResponse(t *testing.T) {
 	tr := &tracked{msgID: "m1", carrier: "x", ids: make([]string, 1), states: make([]sms.State, 1), codes: make([]string, 1)}
 	g.ctx = context.Background()
 	g.accept(tr, 0, "a")
-	g.finishSend(tr)
+	if err := g.finishSend(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
 	if len(ev.failed) != 1 || ev.failed[0].State != sms.StateExpired || ev.failed[0].ErrorCode != "042" || len(g.early) != 0 {
 		t.Errorf("failed %+v early %d", ev.failed, len(g.early))
 	}

@@ -2,12 +2,15 @@ package smsgw_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
@@ -240,5 +243,38 @@ func TestReceiptDuringTheStoreWriteCompletesOnce(t *testing.T) {
 	}
 	if _, ok, err := store.NextDeadline(context.Background()); err != nil || ok {
 		t.Fatalf("the completed message is still pending in the store: %v %v", ok, err)
+	}
+}
+
+// failingStore refuses every Add.
+type failingStore struct{ smsgw.Pending }
+
+func (failingStore) Add(context.Context, smsgw.PendingEntry) error {
+	return errors.New("database away")
+}
+
+// A message whose receipts cannot be kept is not reported sent: Send fails (so the
+// event is redelivered and the message sent again) and the first submission's
+// receipts change nothing.
+func TestSendFailsWhenItsReceiptsCannotBeKept(t *testing.T) {
+	t.Parallel()
+	srv := sandbox(t, 4*time.Second) // the receipt comes after Send gave up
+	ev := &outcomes{}
+	g := startGateway(t, srv.Addr(), "", ev, failingStore{smsgw.NewMemPending()}, smsgw.WithPendingGrace(0))
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); ; { // until the carrier is bound
+		ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+		_, err = g.Send(ctx, smsgw.Message{TenantID: "t1", MessageID: "m1", From: "Catalyst", To: "+447700900123", Text: "hello"})
+		cancel()
+		if err == nil || strings.Contains(err.Error(), "could not be kept") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if errs.CodeOf(err) != errs.Unavailable || !strings.Contains(err.Error(), "could not be kept") {
+		t.Fatalf("Send with a failing store: %v, want Unavailable: its receipts could not be kept", err)
+	}
+	time.Sleep(3 * time.Second) // the receipt comes, for a message the gateway gave up
+	if d, f := ev.counts(); d != 0 || f != 0 {
+		t.Fatalf("delivered %d failed %d, want no outcome for a message not sent", d, f)
 	}
 }

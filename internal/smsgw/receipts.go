@@ -86,7 +86,7 @@ func (g *Gateway) forget(t *tracked) {
 // reports sent a message a crash could lose. The store write runs without g.mu:
 // receipts keep arriving meanwhile and apply in memory, and the message leaves
 // memory only once the store holds every receipt memory has.
-func (g *Gateway) finishSend(t *tracked) {
+func (g *Gateway) finishSend(ctx context.Context, t *tracked) error {
 	g.mu.Lock()
 	t.sent = true
 	timeout, ok := g.timeouts[t.carrier]
@@ -103,42 +103,56 @@ func (g *Gateway) finishSend(t *tracked) {
 		if err := g.report(g.ctx, o); err != nil {
 			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
 		}
-		return
+		return nil
 	}
 	if g.store == nil {
-		return
+		return nil
 	}
 	if g.storeGrace > 0 && t.complete != nil {
 		timer := time.NewTimer(g.storeGrace)
 		select {
 		case <-t.complete:
 			timer.Stop()
-			return // its receipts came: nothing to keep
+			return nil // its receipts came: nothing to keep
 		case <-timer.C:
 		}
 	}
-	g.moveToStore(t)
+	for {
+		err := g.moveToStore(t)
+		if err == nil {
+			return nil
+		}
+		// Not durable, so not sent as far as the caller knows: a crash now would lose
+		// its receipts. Retry while the caller waits; then give the message up here
+		// (its first submission's receipts are ignored) so the event is redelivered
+		// and the message submitted again — twice at worst, never lost.
+		if werr := sleep(ctx, storeRetry); werr != nil {
+			g.mu.Lock()
+			g.forgetLocked(t)
+			g.mu.Unlock()
+			return errs.Wrap(errs.Unavailable, err, "smsgw: message %s sent but its receipts could not be kept", t.msgID)
+		}
+	}
 }
 
 // moveToStore writes t to the Pending store and drops it from memory. Receipts that
 // apply while it is written are written after it (Add replaces the entry), until
 // the store has what memory has. If t completes meanwhile, its outcome was reported
 // from memory and the stored entry is finished off with the receipts it lacks.
-func (g *Gateway) moveToStore(t *tracked) {
+func (g *Gateway) moveToStore(t *tracked) error {
 	for {
 		g.mu.Lock()
 		if t.gone {
 			g.mu.Unlock()
-			return // completed or expired before it was written
+			return nil // completed or expired before it was written
 		}
 		e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
 			SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
 			Codes: append([]string(nil), t.codes...), Deadline: t.deadline, Tries: t.tries}
 		g.mu.Unlock()
 		if err := g.store.Add(g.ctx, e); err != nil {
-			g.log.Error("smsgw: pending store failed; receipts for this message kept in memory only",
-				"carrier", t.carrier, "message_id", t.msgID, "err", err)
-			return
+			g.log.Error("smsgw: pending store failed; retrying", "carrier", t.carrier, "message_id", t.msgID, "err", err)
+			return err
 		}
 		g.mu.Lock()
 		if !t.gone && slices.Equal(e.States, t.states) {
@@ -152,7 +166,7 @@ func (g *Gateway) moveToStore(t *tracked) {
 			case g.wake <- struct{}{}:
 			default:
 			}
-			return
+			return nil
 		}
 		if !t.gone {
 			g.mu.Unlock()
@@ -173,11 +187,20 @@ func (g *Gateway) moveToStore(t *tracked) {
 			if _, _, err := g.store.Receipt(g.ctx, t.carrier, t.ids[i], states[i], codes[i]); err != nil {
 				g.log.Error("smsgw: pending store failed removing a completed message; its deadline will fail it again",
 					"carrier", t.carrier, "message_id", t.msgID, "err", err)
-				return
+				return nil // reported already: the caller's send stands
 			}
 		}
-		return
+		return nil
 	}
+}
+
+// forgetLocked drops t from memory: its receipts are then unknown.
+func (g *Gateway) forgetLocked(t *tracked) {
+	for _, id := range t.ids {
+		delete(g.pending, key(t.carrier, id))
+	}
+	g.unqueueLocked(t)
+	t.gone = true
 }
 
 // apply records a final receipt for a part; later receipts for it are ignored.

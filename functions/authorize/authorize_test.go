@@ -3,7 +3,6 @@ package authorize_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -17,32 +16,12 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/screening"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
-
-// recorder keeps what the function emitted outside its reply.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Emit(_ context.Context, e event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) take() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.events
-	r.events = nil
-	return out
-}
 
 type fixture struct {
 	f      fn.Function
-	rec    *recorder
+	rec    *testenv.Recorder
 	wall   *screening.Engine
 	tenant string
 }
@@ -75,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, _, _, err := bill.TopUp(ctx, id, "initial", "", decimal.RequireFromString("10"), "EUR"); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	f, err := authorize.Definition().New(fn.Deps{Firewall: wall, Billing: bill, Emitter: rec})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +81,7 @@ func (x *fixture) handle(t *testing.T, e event.Event) (*event.Event, []event.Eve
 	if err != nil {
 		t.Fatal(err)
 	}
-	emitted := x.rec.take()
+	emitted := x.rec.Take()
 	for _, ev := range append(emitted, deref(out)...) {
 		if err := catalog.Validate(ev); err != nil {
 			t.Fatalf("invalid %s: %v", ev.Type(), err)

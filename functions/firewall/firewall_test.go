@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -16,29 +15,11 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/screening"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
-// recorder keeps what a function emitted outside its reply.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Emit(_ context.Context, e event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.events...)
-}
-
 // chain builds the seven phases in Sequence order, plus firewall-release.
-func chain(t *testing.T) ([]fn.Function, fn.Function, *recorder, *screening.Engine) {
+func chain(t *testing.T) ([]fn.Function, fn.Function, *testenv.Recorder, *screening.Engine) {
 	t.Helper()
 	st, err := stores.Open(context.Background(), "", "", "")
 	if err != nil {
@@ -50,7 +31,7 @@ func chain(t *testing.T) ([]fn.Function, fn.Function, *recorder, *screening.Engi
 		t.Fatal(err)
 	}
 	t.Cleanup(closeWall)
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	defs := map[string]fn.Definition{}
 	for _, d := range firewallfns.Definitions() {
 		defs[d.Name] = d
@@ -116,7 +97,7 @@ func TestSequence(t *testing.T) {
 	if blocked.Extensions()["decision"] != "block" || blocked.ID() != phish.Extensions()["messageid"].(string)+"/screened/decided" {
 		t.Fatalf("phishing: decision %v id %s", blocked.Extensions()["decision"], blocked.ID())
 	}
-	alerts := rec.all()
+	alerts := rec.All()
 	if len(alerts) != 1 || alerts[0].Type() != catalog.FraudAlertType {
 		t.Fatalf("emitted %v, want one fraud alert", alerts)
 	}
@@ -147,7 +128,7 @@ func TestReleaseSweep(t *testing.T) {
 	if err := release.(interface{ Sweep(context.Context) error }).Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.all(); len(got) != 0 {
+	if got := rec.All(); len(got) != 0 {
 		t.Fatalf("emitted %d events before the SLA", len(got))
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,31 +22,13 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Emit(_ context.Context, e event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.events...)
-}
-
 // connector starts a sandbox SMSC and the connector bound to it.
-func connector(t *testing.T, mix smsc.Mix) (fn.Function, *recorder) {
+func connector(t *testing.T, mix smsc.Mix) (fn.Function, *testenv.Recorder) {
 	f, rec, _ := connectorWith(t, mix, nil)
 	return f, rec
 }
 
-func connectorWith(t *testing.T, mix smsc.Mix, nums numbers.Store) (fn.Function, *recorder, *smsc.Server) {
+func connectorWith(t *testing.T, mix smsc.Mix, nums numbers.Store) (fn.Function, *testenv.Recorder, *smsc.Server) {
 	t.Helper()
 	srv, err := smsc.New(smsc.Config{Accounts: map[string]string{"catalyst": "secret"}, ReceiptDelay: 50 * time.Millisecond, Outcomes: mix})
 	if err != nil {
@@ -65,7 +46,7 @@ func connectorWith(t *testing.T, mix smsc.Mix, nums numbers.Store) (fn.Function,
 	if err := os.WriteFile(filepath.Join(dir, "carriers.yaml"), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	f, err := New(fn.Deps{ConfigDir: dir, Emitter: rec, SandboxSMSC: srv.Addr(), Numbers: nums})
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +96,8 @@ func TestSendsAndReportsDelivery(t *testing.T) {
 	if sent.Parts != 2 || sent.Provider != "sandbox" {
 		t.Fatalf("sent %+v, want 2 parts via sandbox", sent)
 	}
-	testenv.WaitFor(t, "the delivery receipt for both parts", func() bool { return len(rec.all()) == 1 })
-	d := rec.all()[0]
+	testenv.WaitFor(t, "the delivery receipt for both parts", func() bool { return len(rec.All()) == 1 })
+	d := rec.All()[0]
 	if d.Type() != catalog.MessageDeliveredType || d.Extensions()["messageid"] != in.Extensions()["messageid"] {
 		t.Fatalf("emitted %s", d)
 	}
@@ -131,8 +112,8 @@ func TestUndeliverableReportsFailure(t *testing.T) {
 	if _, err := f.Handle(context.Background(), requested(t, "+447911123456", "hi")); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, "the failure receipt", func() bool { return len(rec.all()) == 1 })
-	if e := rec.all()[0]; e.Type() != catalog.MessageFailedType || catalog.Validate(e) != nil {
+	testenv.WaitFor(t, "the failure receipt", func() bool { return len(rec.All()) == 1 })
+	if e := rec.All()[0]; e.Type() != catalog.MessageFailedType || catalog.Validate(e) != nil {
 		t.Fatalf("emitted %s (valid: %v)", e, catalog.Validate(e))
 	}
 }
@@ -160,10 +141,10 @@ func TestInboundSMSGoesToTheNumbersTenant(t *testing.T) {
 	if err := srv.InjectMO("catalyst", "+447700900002", "99999", "nobody's"); err != nil { // no owner: logged, not emitted
 		t.Fatal(err)
 	}
-	if n := len(rec.all()); n != 1 {
+	if n := len(rec.All()); n != 1 {
 		t.Fatalf("%d events, want exactly the one for the owned number", n)
 	}
-	e := rec.all()[0]
+	e := rec.All()[0]
 	if e.Type() != catalog.MessageInboundType || e.Extensions()["tenantid"] != "acme" || catalog.Validate(e) != nil {
 		t.Fatalf("emitted %s (valid: %v)", e, catalog.Validate(e))
 	}
@@ -189,5 +170,5 @@ func TestSendsBinarySMS(t *testing.T) {
 	if len(subs) != 1 || subs[0].DataCoding != 0x04 || !bytes.Equal(subs[0].Bytes, payload) {
 		t.Fatalf("the SMSC got %+v, want one part, data_coding 4, the payload", subs)
 	}
-	testenv.WaitFor(t, "the receipt", func() bool { return len(rec.all()) == 1 })
+	testenv.WaitFor(t, "the receipt", func() bool { return len(rec.All()) == 1 })
 }

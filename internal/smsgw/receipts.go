@@ -72,11 +72,7 @@ func (g *Gateway) accept(t *tracked, part int, id string) {
 func (g *Gateway) forget(t *tracked) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, id := range t.ids {
-		if id != "" {
-			delete(g.pending, key(t.carrier, id))
-		}
-	}
+	g.forgetLocked(t)
 }
 
 // finishSend marks every part accepted. If every receipt is already in, the outcome
@@ -156,11 +152,7 @@ func (g *Gateway) moveToStore(t *tracked) error {
 		}
 		g.mu.Lock()
 		if !t.gone && slices.Equal(e.States, t.states) {
-			for _, id := range t.ids {
-				delete(g.pending, key(t.carrier, id))
-			}
-			g.unqueueLocked(t)
-			t.gone = true
+			g.forgetLocked(t) // the store has it now
 			g.mu.Unlock()
 			select { // the sweeper re-reads the store's next deadline
 			case g.wake <- struct{}{}:
@@ -194,10 +186,13 @@ func (g *Gateway) moveToStore(t *tracked) error {
 	}
 }
 
-// forgetLocked drops t from memory: its receipts are then unknown.
+// forgetLocked drops t from memory (its parts, its queued deadline): receipts for
+// it are then looked up in the store, or unknown.
 func (g *Gateway) forgetLocked(t *tracked) {
 	for _, id := range t.ids {
-		delete(g.pending, key(t.carrier, id))
+		if id != "" {
+			delete(g.pending, key(t.carrier, id))
+		}
 	}
 	g.unqueueLocked(t)
 	t.gone = true
@@ -219,11 +214,7 @@ func (g *Gateway) completeLocked(t *tracked) (Outcome, bool) {
 	if !t.sent || t.finals < len(t.ids) {
 		return Outcome{}, false
 	}
-	for _, id := range t.ids {
-		delete(g.pending, key(t.carrier, id))
-	}
-	g.unqueueLocked(t)
-	t.gone = true
+	g.forgetLocked(t)
 	if !t.signaled && t.complete != nil {
 		t.signaled = true
 		close(t.complete)
@@ -392,10 +383,7 @@ func (g *Gateway) sweep() {
 				break
 			}
 			heap.Pop(&g.due)
-			for _, id := range t.ids {
-				delete(g.pending, key(t.carrier, id))
-			}
-			t.gone = true
+			g.forgetLocked(t)
 			expired = append(expired, t)
 		}
 		g.mu.Unlock()

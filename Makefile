@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/catalyst
 
-.PHONY: run test test-chaos build manifests bench lint fmt clean
+.PHONY: run test test-chaos build manifests bench bench-soak lint fmt clean
 
 ## run: start the whole platform in one process (embedded Kafka, in-memory stores);
 ## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml"
@@ -40,6 +40,10 @@ bench:
 	$(GO) test -run '^$$' -bench 'Scan' -benchmem -count 3 ./internal/firewall/dpi
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/velocity
 	$(GO) run ./hack/bench-e2e -duration 60s -paced 500 -write BENCHMARKS.md
+
+## bench-soak: ten minutes fused at a steady rate, RSS minute by minute (BENCHMARKS.md)
+bench-soak:
+	$(GO) run ./hack/bench-e2e -soak 10m -soak-rate 300 -write BENCHMARKS.md
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -11,6 +11,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/dev"
+	"github.com/catalyst-cpaas/catalyst/internal/readcache"
 )
 
 // fileList is a repeatable -f flag, like kubectl apply -f.
@@ -31,6 +32,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	fs.StringVar(&cfg.SMSCAddr, "smsc-addr", ":2775", "sandbox SMPP SMSC address (empty: none)")
 	fs.DurationVar(&cfg.SMSCReceiptDelay, "smsc-receipt-delay", time.Second, "how long the sandbox SMSC waits before each delivery receipt (0: at once)")
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", broker.DefaultMaxInFlight, "concurrent deliveries per Trigger (unordered); a Trigger's rate is about this over its delivery latency")
+	fs.DurationVar(&cfg.ReadCacheTTL, "read-cache", readcache.DefaultTTL, "keep database reads of the request path (API keys, tenants, billing settings, rate cards, promos) this long; another process's writes show within it (0: off)")
 	fs.BoolVar(&cfg.Unfused, "unfused", false, "run the firewall and billing as Sequences of one function per step (triggers/unfused/), each served over loopback HTTP, instead of the fused message-authorize and message-settle (triggers/fused/)")
 	fs.StringVar(&cfg.Kafka.DataDir, "kafka-data-dir", "", "persist the embedded Kafka here so events survive a restart (default: memory)")
 	fs.Var(&files, "f", "extra manifest file or directory, applied after the repository's (repeatable)")

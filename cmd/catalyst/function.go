@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -15,6 +16,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/readcache"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
@@ -44,6 +46,13 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	ttl := readcache.DefaultTTL
+	if v := os.Getenv("CATALYST_READ_CACHE"); v != "" {
+		if ttl, err = time.ParseDuration(v); err != nil {
+			return fmt.Errorf("CATALYST_READ_CACHE: %w", err)
+		}
+	}
+	st.CacheReads(ttl)
 	engine, closeEngine, err := st.Billing(log, *configDir)
 	if err != nil {
 		return err

@@ -6,6 +6,9 @@
 // -write, replaces the part of BENCHMARKS.md between its markers.
 //
 //	go run ./hack/bench-e2e [-duration 60s] [-paced 1000] [-modes fused,unfused] [-write BENCHMARKS.md]
+//
+// With -soak 10m it instead runs fused at -soak-rate for that long and reports the
+// process's RSS minute by minute (its own markers in BENCHMARKS.md; make bench-soak).
 package main
 
 import (
@@ -48,6 +51,8 @@ type options struct {
 	modes      []string
 	write      string
 	components bool
+	soak       time.Duration
+	soakRate   int
 	dbURL      string
 	redisURL   string
 }
@@ -60,6 +65,8 @@ func run(ctx context.Context) error {
 	flag.StringVar(&modes, "modes", "fused,unfused", "catalyst dev layouts to measure")
 	flag.StringVar(&o.write, "write", "", "replace the table between the markers in this file (BENCHMARKS.md)")
 	flag.BoolVar(&o.components, "components", true, "also measure the raw ceilings and components")
+	flag.DurationVar(&o.soak, "soak", 0, "instead, one fused run this long at -soak-rate, RSS sampled each minute")
+	flag.IntVar(&o.soakRate, "soak-rate", 300, "the soak's rate, msgs/s")
 	flag.Parse()
 	o.modes = strings.Split(modes, ",")
 	o.dbURL = envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
@@ -78,6 +85,19 @@ func run(ctx context.Context) error {
 	cfg, err := uncappedConfig(work)
 	if err != nil {
 		return err
+	}
+	if o.soak > 0 {
+		o.duration = o.soak
+		r, err := measure(ctx, o, bin, cfg, "fused", o.soakRate)
+		if err != nil {
+			return fmt.Errorf("soak: %w", err)
+		}
+		table := renderSoak(o, r)
+		fmt.Print(table)
+		if o.write != "" {
+			return replaceBetween(o.write, soakBegin, soakEnd, table)
+		}
+		return nil
 	}
 	var rows []row
 	for _, mode := range o.modes {
@@ -117,6 +137,7 @@ type row struct {
 	rssStart int64 // KiB
 	rssMax   int64
 	rssEnd   int64
+	rssEach  []int64 // KiB at each full minute of the run
 }
 
 // summary is what the report needs of loadgen's --json line.
@@ -175,8 +196,12 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 	cpu0, _ := procCPU(pid)
 	r.rssStart, _ = procRSS(pid)
 	sampling, stopSampling := context.WithCancel(ctx)
-	maxRSS := make(chan int64, 1)
-	go func() { maxRSS <- sampleRSS(sampling, pid) }()
+	type sampled struct {
+		peak int64
+		each []int64
+	}
+	maxRSS := make(chan sampled, 1)
+	go func() { p, e := sampleRSS(sampling, pid); maxRSS <- sampled{p, e} }()
 	start := time.Now()
 	lg := []string{"loadgen", "--api", "http://" + api, "--admin-token", token, "--duration", o.duration.String(),
 		"--concurrency", "128", "--json", "--drain", "60s"}
@@ -191,7 +216,8 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 	r.wallSec = time.Since(start).Seconds()
 	cpu1, _ := procCPU(pid)
 	stopSampling()
-	r.rssMax = <-maxRSS
+	got := <-maxRSS
+	r.rssMax, r.rssEach = got.peak, got.each
 	r.rssEnd, _ = procRSS(pid)
 	r.cpuSec = cpu1 - cpu0
 	if runErr != nil {
@@ -323,17 +349,23 @@ func procRSS(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
-func sampleRSS(ctx context.Context, pid int) int64 {
-	var peak int64
+// sampleRSS reads the process's RSS every half second until ctx ends: the peak, and
+// the value at each full minute.
+func sampleRSS(ctx context.Context, pid int) (peak int64, each []int64) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
+	start := time.Now()
 	for {
-		if v, err := procRSS(pid); err == nil && v > peak {
-			peak = v
+		v, err := procRSS(pid)
+		if err == nil {
+			peak = max(peak, v)
+			if m := int(time.Since(start) / time.Minute); m > len(each) {
+				each = append(each, v)
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return peak
+			return peak, each
 		case <-t.C:
 		}
 	}

@@ -118,15 +118,56 @@ func mib(kib int64) string { return fmt.Sprintf("%d MiB", kib/1024) }
 
 // replaceBetweenMarkers puts table in place of the marked part of file.
 func replaceBetweenMarkers(file, table string) error {
+	return replaceBetween(file, beginMarker, endMarker, table)
+}
+
+// replaceBetween puts table (which starts with begin and ends with end) in place of
+// file's part from begin to end.
+func replaceBetween(file, begin, end, table string) error {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	s := string(raw)
-	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %q … %q part to replace", file, beginMarker, endMarker)
+		return fmt.Errorf("%s has no %q … %q part to replace", file, begin, end)
 	}
-	s = s[:i] + strings.TrimSuffix(table, "\n") + s[j+len(endMarker):]
+	s = s[:i] + strings.TrimSuffix(table, "\n") + s[j+len(end):]
 	return os.WriteFile(file, []byte(s), 0o644)
+}
+
+const (
+	soakBegin = "<!-- bench-soak:begin (make bench-soak regenerates this part) -->"
+	soakEnd   = "<!-- bench-soak:end -->"
+)
+
+// renderSoak reports a soak run: its figures, RSS minute by minute, and the RSS
+// growth after the first minute (the warm-up: caches, pools, Kafka segments).
+func renderSoak(o options, r row) string {
+	var b strings.Builder
+	s := r.summary
+	fmt.Fprintf(&b, "%s\n\n", soakBegin)
+	fmt.Fprintf(&b, "Measured %s on %s: `catalyst dev` fused on PostgreSQL and Redis, embedded Kafka, "+
+		"sandbox SMSC without receipt delay, `catalyst loadgen --rate %d` for %s. Command: `make bench-soak` "+
+		"(`go run ./hack/bench-e2e -soak %s -soak-rate %d -write BENCHMARKS.md`).\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), o.soakRate, o.soak, o.soak, o.soakRate)
+	fmt.Fprintf(&b, "| accepted/s | delivered/s | p50 / p95 / p99 ms | pending after drain | CPU cores used |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(&b, "| %.0f | %.0f | %.0f / %.0f / %.0f | %d | %.2f |\n\n", s.AcceptedPerSec, s.DeliveredPerSec, s.P50, s.P95, s.P99,
+		s.Pending, r.cpuSec/r.wallSec)
+	b.WriteString("RSS at the end of each minute (MiB):")
+	for i, v := range r.rssEach {
+		fmt.Fprintf(&b, " %d: %d", i+1, v/1024)
+		if i < len(r.rssEach)-1 {
+			b.WriteString(",")
+		}
+	}
+	b.WriteString(".\n")
+	if n := len(r.rssEach); n >= 3 {
+		first, last := r.rssEach[0], r.rssEach[n-1]
+		fmt.Fprintf(&b, "\nFrom minute 1 to minute %d RSS moved by %+d MiB (%+.1f %%); peak %s.\n",
+			n, (last-first)/1024, float64(last-first)/float64(first)*100, mib(r.rssMax))
+	}
+	fmt.Fprintf(&b, "\n%s\n", soakEnd)
+	return b.String()
 }

@@ -56,3 +56,50 @@ func TestConcurrentAddsShareFlushes(t *testing.T) {
 		t.Errorf("Add after Close: %v", err)
 	}
 }
+
+// A serial Batcher never runs more flushes at once than allowed, gathers what
+// arrives meanwhile into the next one, and flushes every item once.
+func TestSerialBoundsConcurrentFlushes(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	running, most, flushes := 0, 0, 0
+	seen := map[int]int{}
+	b := batch.NewSerial(8, time.Millisecond, 1, func(_ context.Context, items []int) error {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		flushes++
+		for _, it := range items {
+			seen[it]++
+		}
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	})
+	var wg sync.WaitGroup
+	for i := range 500 {
+		wg.Go(func() {
+			if err := b.Add(context.Background(), i); err != nil {
+				t.Errorf("Add(%d): %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	b.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 1 {
+		t.Errorf("%d flushes ran at once; want 1", most)
+	}
+	if len(seen) != 500 || flushes >= 500/8 {
+		t.Errorf("%d items in %d flushes; want all 500, in fewer than %d flushes", len(seen), flushes, 500/8)
+	}
+	for it, n := range seen {
+		if n != 1 {
+			t.Errorf("item %d flushed %d times", it, n)
+		}
+	}
+}

@@ -238,6 +238,7 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 	if err := e.charges.Add(ctx, charge); err != nil {
 		return nil, nil, fmt.Errorf("billing: record charge %s: %w", held.ID, err)
 	}
+	e.recent.Set(chargeKey{charge.TenantID, charge.ID}, charge)
 	return &catalog.BillingAuthorized{
 		MessageRef:    catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: catalog.Channel(m.Channel)},
 		ReservationID: held.ID, Amount: held.Amount, Currency: held.Currency, Rate: b.BaseRate,

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/batch"
@@ -60,10 +61,20 @@ type Engine struct {
 	cfg     Config
 	charges *batch.Batcher[billing.Charge]
 	settles *batch.Batcher[billing.Settlement]
+	// recent holds the charges this engine recorded and has not settled yet, so the
+	// settle step of a fused process finds its charge without reading it back. Only
+	// the fields fixed at authorization are used from it; a miss reads the store.
+	recent *otter.Cache[chargeKey, billing.Charge]
 
 	cardsMu sync.Mutex
 	cards   map[cardVersion]billing.RateCard // versions are immutable once stored
 }
+
+type chargeKey struct{ tenantID, id string }
+
+// recentCharges bounds Engine.recent: charges settled later than this many
+// authorizations after theirs (receipts slower than that) are read back.
+const recentCharges = 50_000
 
 type cardVersion struct {
 	id      string
@@ -105,9 +116,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, cards: map[cardVersion]billing.RateCard{}}
-	e.charges = batch.New(256, time.Millisecond, cfg.Charges.Record)
-	e.settles = batch.New(256, time.Millisecond, cfg.Charges.Settle)
+	e := &Engine{cfg: cfg, cards: map[cardVersion]billing.RateCard{}, recent: otter.Must(&otter.Options[chargeKey, billing.Charge]{
+		MaximumSize: recentCharges, ExpiryCalculator: otter.ExpiryWriting[chargeKey, billing.Charge](cfg.ReservationTTL)})}
+	e.charges = batch.NewSerial(256, time.Millisecond, 1, cfg.Charges.Record)
+	e.settles = batch.NewSerial(256, time.Millisecond, 1, cfg.Charges.Settle)
 	return e, nil
 }
 

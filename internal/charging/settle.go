@@ -29,7 +29,12 @@ type Settled struct {
 // Replayed or Settled, the ledger's SettleKey is already taken, and the event
 // returned describes the first settlement.
 func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered bool) (Settled, error) {
-	charge, err := e.cfg.Charges.Get(ctx, ref.TenantID, ref.MessageID)
+	k := chargeKey{ref.TenantID, ref.MessageID}
+	charge, remembered := e.recent.GetIfPresent(k)
+	var err error
+	if !remembered {
+		charge, err = e.cfg.Charges.Get(ctx, ref.TenantID, ref.MessageID)
+	}
 	if errs.CodeOf(err) == errs.NotFound {
 		// Never authorized (declined, or sent before billing existed): nothing held.
 		return Settled{}, nil
@@ -59,7 +64,14 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	case wallet.Settled:
 		// Settled the other way first (a release after a commit, an expiry before a late
 		// delivery): the first settlement stands, and its own step wrote (or, redelivered,
-		// will write) the ledger. Describe it without touching the ledger.
+		// will write) the ledger. Describe it without touching the ledger, from the
+		// stored charge (the remembered one does not know its settlement).
+		e.recent.Invalidate(k)
+		if remembered {
+			if stored, err := e.cfg.Charges.Get(ctx, ref.TenantID, ref.MessageID); err == nil {
+				charge = stored
+			}
+		}
 		return e.describe(charge, got), nil
 	case wallet.Unknown:
 		e.cfg.Logger.WarnContext(ctx, "billing: no reservation to settle", "tenant_id", ref.TenantID, "message_id", ref.MessageID)
@@ -67,6 +79,7 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	default:
 		return Settled{}, errs.E(errs.Internal, "billing: settle %s: unexpected outcome %s", charge.ID, got.Outcome)
 	}
+	e.recent.Invalidate(k)
 	res := got.Reservation
 	if commit {
 		if res.Amount.IsPositive() {

@@ -64,6 +64,9 @@ type Config struct {
 	// MaxInFlight bounds each Trigger's concurrent deliveries (--max-in-flight;
 	// 0: broker.DefaultMaxInFlight).
 	MaxInFlight int
+	// ReadCacheTTL keeps the request path's database reads (keys, tenants, billing
+	// settings, rate cards, promos) that long (--read-cache; stores.CacheReads; 0: off).
+	ReadCacheTTL time.Duration
 	// InstanceID makes the consumers static group members (CATALYST_INSTANCE_ID;
 	// broker.Options.InstanceID): a restarted catalyst dev resumes at once.
 	InstanceID string
@@ -114,6 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.CacheReads(cfg.ReadCacheTTL)
 	engine, closeEngine, err := st.Billing(cfg.Logger, cfg.ConfigDir)
 	if err != nil {
 		st.Close()

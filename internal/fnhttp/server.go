@@ -83,11 +83,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("fnhttp: listen: %w", err)
 	}
 	s.addr = ln.Addr().String()
+	// Ready once bound (connections wait in the listener's backlog), and before Addr
+	// returns, so a caller that saw the address sees the server ready.
+	s.ready.Store(true)
 	s.once.Do(func() { close(s.listening) })
 
 	served := make(chan error, 1)
 	go func() { served <- s.srv.Serve(ln) }()
-	s.ready.Store(true)
 	s.log.Info("serving function", "function", s.name, "addr", s.addr)
 
 	select {

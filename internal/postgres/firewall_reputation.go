@@ -7,19 +7,29 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/catalyst-cpaas/catalyst/internal/batch"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/firewall"
 )
 
 // ReputationStore is firewall.ReputationStore on firewall_reputation (migration
-// 0009). Standings is one query for every key of a call. Put a
+// 0009). Concurrent Standings calls share one query (a group commit of reads: one
+// runs at once per pair of flushes, the rest gather meanwhile), so a busy firewall
+// pays a round trip per batch of messages, not per message. Put a
 // firewall.ReputationCache in front of it on the screening path.
-type ReputationStore struct{ db *DB }
+type ReputationStore struct {
+	db   *DB
+	asks *batch.Batcher[*standingsAsk]
+}
 
 var _ firewall.ReputationStore = (*ReputationStore)(nil)
 
 // FirewallReputation returns the reputation entries.
-func (db *DB) FirewallReputation() firewall.ReputationStore { return &ReputationStore{db: db} }
+func (db *DB) FirewallReputation() firewall.ReputationStore {
+	s := &ReputationStore{db: db}
+	s.asks = batch.NewSerial(512, 0, 2, s.standingsOf)
+	return s
+}
 
 const reputationColumns = `id::text, tenant_id, kind, value, list, score, reason, source, created_at, expires_at`
 
@@ -54,47 +64,76 @@ func (s *ReputationStore) Add(ctx context.Context, e firewall.ReputationEntry) (
 	return e, nil
 }
 
-// Standings implements firewall.ReputationStore in one query: the keys, normalised
-// and deduplicated, are unnested and joined to their live entries of the tenant and
-// global. A key with an unknown kind or an empty value is absent.
+// standingsAsk is one Standings call in a batch: its keys (normalised, distinct)
+// and, once flushed, the standings found.
+type standingsAsk struct {
+	tenantID string
+	t        time.Time
+	keys     []firewall.ReputationKey
+	found    map[firewall.ReputationKey]firewall.Standing
+}
+
+// Standings implements firewall.ReputationStore: the keys, normalised and
+// deduplicated, are joined to their live entries of the tenant and global, in one
+// query with the other calls of its batch. A key with an unknown kind or an empty
+// value is absent.
 func (s *ReputationStore) Standings(ctx context.Context, tenantID string, keys []firewall.ReputationKey, t time.Time) (map[firewall.ReputationKey]firewall.Standing, error) {
 	out := make(map[firewall.ReputationKey]firewall.Standing, len(keys))
 	asked := make(map[firewall.ReputationKey][]firewall.ReputationKey, len(keys)) // normalised → as given
-	var kinds, values []string
+	ask := &standingsAsk{tenantID: tenantID, t: t, found: map[firewall.ReputationKey]firewall.Standing{}}
 	for _, k := range keys {
 		nk := firewall.ReputationKey{Kind: k.Kind, Value: firewall.NormalizeValue(k.Kind, k.Value)}
 		if nk.Value == "" {
 			continue
 		}
 		if _, ok := asked[nk]; !ok {
-			kinds, values = append(kinds, nk.Kind), append(values, nk.Value)
+			ask.keys = append(ask.keys, nk)
 		}
 		asked[nk] = append(asked[nk], k)
 	}
-	if len(kinds) == 0 {
+	if len(ask.keys) == 0 {
 		return out, nil
 	}
-	rows, _ := s.db.pool.Query(ctx, `SELECT k.kind, k.value,
+	if err := s.asks.Add(ctx, ask); err != nil {
+		return nil, err
+	}
+	for nk, st := range ask.found {
+		for _, k := range asked[nk] {
+			out[k] = st
+		}
+	}
+	return out, nil
+}
+
+// standingsOf answers a batch of Standings calls in one query; each key carries its
+// call's tenant and time, so the answers are those of separate queries.
+func (s *ReputationStore) standingsOf(ctx context.Context, asks []*standingsAsk) error {
+	var tenants, kinds, values []string
+	var times []time.Time
+	var owners []int32
+	for i, a := range asks {
+		for _, k := range a.keys {
+			tenants, kinds, values = append(tenants, a.tenantID), append(kinds, k.Kind), append(values, k.Value)
+			times, owners = append(times, a.t), append(owners, int32(i))
+		}
+	}
+	rows, _ := s.db.pool.Query(ctx, `SELECT k.n, k.kind, k.value,
 			least(100, coalesce(max(r.score) FILTER (WHERE r.list IN ('blocklist', 'watchlist')), 0)
 				+ coalesce(sum(r.score) FILTER (WHERE r.list IN ('complaint', 'carrier')), 0))::int,
 			count(*) FILTER (WHERE r.list IN ('complaint', 'carrier'))::int,
 			bool_or(r.list = 'watchlist')
-		FROM unnest($1::text[], $2::text[]) AS k (kind, value)
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[]) AS k (tenant, kind, value, t, n)
 		JOIN firewall_reputation r ON r.kind = k.kind AND r.value = k.value
-		WHERE r.tenant_id IN ('', $3) AND (r.expires_at IS NULL OR r.expires_at > $4)
-		GROUP BY k.kind, k.value`, kinds, values, tenantID, t)
+		WHERE r.tenant_id IN ('', k.tenant) AND (r.expires_at IS NULL OR r.expires_at > k.t)
+		GROUP BY k.n, k.kind, k.value`, tenants, kinds, values, times, owners)
+	var n int32
 	var nk firewall.ReputationKey
 	var st firewall.Standing
-	_, err := pgx.ForEachRow(rows, []any{&nk.Kind, &nk.Value, &st.Score, &st.Complaints, &st.WatchListed}, func() error {
-		for _, k := range asked[nk] {
-			out[k] = st
-		}
+	_, err := pgx.ForEachRow(rows, []any{&n, &nk.Kind, &nk.Value, &st.Score, &st.Complaints, &st.WatchListed}, func() error {
+		asks[n].found[nk] = st
 		return nil
 	})
-	if err != nil {
-		return nil, wrap(err, "postgres: reputation standings of %d keys", len(kinds))
-	}
-	return out, nil
+	return wrap(err, "postgres: reputation standings of %d keys", len(kinds))
 }
 
 // List implements firewall.ReputationStore: newest first (ties by id). An unknown

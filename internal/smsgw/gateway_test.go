@@ -642,3 +642,56 @@ func TestReceiptOvertakingItsSubmitResponse(t *testing.T) {
 		t.Errorf("failed %+v early %d", ev.failed, len(g.early))
 	}
 }
+
+// askedStore counts the receipts that reach the Pending store.
+type askedStore struct {
+	Pending
+	mu    sync.Mutex
+	asked int
+}
+
+func (s *askedStore) Receipt(ctx context.Context, carrier, smscID string, state sms.State, code string) (*PendingEntry, bool, error) {
+	s.mu.Lock()
+	s.asked++
+	s.mu.Unlock()
+	return s.Pending.Receipt(ctx, carrier, smscID, state, code)
+}
+
+// A receipt that overtakes its submit_sm_resp while the carrier has submissions in
+// flight waits for the id to be accepted instead of asking the store; with none in
+// flight it asks the store at once (the receipt of a stored message).
+func TestOvertakingReceiptWaitsForTheAcceptInsteadOfTheStore(t *testing.T) {
+	t.Parallel()
+	store := &askedStore{Pending: NewMemPending()}
+	ev := newRecorder()
+	g := &Gateway{ev: ev, log: slog.New(slog.DiscardHandler), store: store, ctx: context.Background(),
+		pending: map[string]partRef{}, early: map[string]earlyReceipt{}, submitting: map[string]int{"x": 1}, awaited: map[string]chan struct{}{}, earlyWait: time.Hour}
+	h := &handler{g: g, carrier: "x"}
+	tr := &tracked{msgID: "m1", carrier: "x", ids: make([]string, 1), states: make([]sms.State, 1), codes: make([]string, 1)}
+	got := make(chan error, 1)
+	go func() {
+		got <- h.Receipt(context.Background(), sms.Receipt{MessageID: "a", State: sms.StateDelivered, Final: true})
+	}()
+	for waiting := false; !waiting; {
+		g.mu.Lock()
+		waiting = len(g.awaited) == 1
+		g.mu.Unlock()
+	}
+	g.accept(tr, 0, "a")
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if err := g.finishSend(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.delivered) != 1 || store.asked != 0 {
+		t.Errorf("delivered %d, store asked %d times; want 1 delivered from memory, store not asked", len(ev.delivered), store.asked)
+	}
+	g.submitting["x"] = 0 // (with one in flight this would wait the hour)
+	if err := h.Receipt(context.Background(), sms.Receipt{MessageID: "b", State: sms.StateDelivered, Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	if store.asked == 0 || len(g.early) != 1 {
+		t.Errorf("store asked %d times, %d early; want the store asked for a receipt of no submission in flight", store.asked, len(g.early))
+	}
+}

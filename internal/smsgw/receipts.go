@@ -63,6 +63,10 @@ func (g *Gateway) accept(t *tracked, part int, id string) {
 	t.ids[part] = id
 	k := key(t.carrier, id)
 	g.pending[k] = partRef{t: t, part: part}
+	if ch, ok := g.awaited[k]; ok {
+		close(ch)
+		delete(g.awaited, k)
+	}
 	if e, ok := g.early[k]; ok {
 		delete(g.early, k)
 		apply(t, part, e.r)
@@ -154,6 +158,7 @@ func (g *Gateway) moveToStore(t *tracked) error {
 		if !t.gone && slices.Equal(e.States, t.states) {
 			g.forgetLocked(t) // the store has it now
 			g.mu.Unlock()
+			g.storeWritten.Store(true)
 			select { // the sweeper re-reads the store's next deadline
 			case g.wake <- struct{}{}:
 			default:
@@ -248,6 +253,9 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 	k := key(h.carrier, r.MessageID)
 	g.mu.Lock()
 	ref, ok := g.pending[k]
+	if !ok && g.store != nil && r.Final && g.submitting[h.carrier] > 0 {
+		ref, ok = g.awaitLocked(ctx, k)
+	}
 	if !ok && g.store != nil && r.Final {
 		g.mu.Unlock()
 		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
@@ -322,9 +330,34 @@ func (h *handler) reportStored(ctx context.Context, done *PendingEntry, smscID s
 			g.log.Error("smsgw: pending store failed putting back a message; its outcome is lost",
 				"message_id", done.MessageID, "err", aerr)
 		}
+		g.storeWritten.Store(true)
 		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
 	}
 	return nil
+}
+
+// awaitLocked waits up to g.earlyWait for k to be accepted; g.mu is held, released
+// meanwhile and held again on return.
+func (g *Gateway) awaitLocked(ctx context.Context, k string) (partRef, bool) {
+	ch, ok := g.awaited[k]
+	if !ok {
+		ch = make(chan struct{})
+		g.awaited[k] = ch
+	}
+	g.mu.Unlock()
+	timer := time.NewTimer(g.earlyWait)
+	select {
+	case <-ch:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	timer.Stop()
+	g.mu.Lock()
+	if g.awaited[k] == ch {
+		delete(g.awaited, k)
+	}
+	ref, ok := g.pending[k]
+	return ref, ok
 }
 
 // keepEarlyLocked keeps a receipt for an id not (yet) known, in case its
@@ -371,6 +404,7 @@ func (g *Gateway) sweep() {
 	defer close(g.sweepDone)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var storeDue time.Time // when to ask the store again (zero: at once)
 	for {
 		var expired []*tracked
 		wait := time.Duration(-1) // nothing queued
@@ -394,12 +428,18 @@ func (g *Gateway) sweep() {
 			continue // expire took time: look again before sleeping
 		}
 		if g.store != nil {
-			more, next := g.sweepStore()
-			if more {
-				continue
+			// The store is asked when its own deadline comes or it was written, not on
+			// every wake for a deadline in memory: that would be two queries per
+			// message when receipts come fast.
+			if g.storeWritten.Swap(false) || !now.Before(storeDue) {
+				more, next := g.sweepStore()
+				if more {
+					continue
+				}
+				storeDue = time.Now().Add(next)
 			}
-			if wait < 0 || next < wait {
-				wait = next
+			if next := time.Until(storeDue); wait < 0 || next < wait {
+				wait = max(next, 0)
 			}
 		}
 		var fire <-chan time.Time
@@ -470,6 +510,7 @@ func (g *Gateway) expireStored(e PendingEntry) {
 	if aerr := g.store.Add(context.WithoutCancel(g.ctx), e); aerr != nil {
 		g.log.Error("smsgw: pending store failed putting back a timed-out message; lost", "message_id", e.MessageID, "err", aerr)
 	}
+	g.storeWritten.Store(true)
 }
 
 // expire reports a message, already forgotten by the receipt matching, as failed

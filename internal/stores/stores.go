@@ -61,6 +61,23 @@ type Stores struct {
 	// Description says which adapter is in use, for start-up output (no secrets).
 	Description string
 	close       func()
+	inDatabase  bool // the relational stores are PostgreSQL's
+}
+
+// CacheReads keeps the answers of the request path's reads from the database —
+// API keys and tenants, billing settings, rate cards in force, active promos — for
+// ttl (readcache), so a message does not pay a round trip for each. This process's
+// writes are seen at once; another's within ttl. No-op for in-memory stores or a
+// ttl of 0.
+func (s *Stores) CacheReads(ttl time.Duration) {
+	if !s.inDatabase || ttl <= 0 {
+		return
+	}
+	s.Tenants = tenant.Cached(s.Tenants, ttl)
+	s.BillingSettings = billing.CachedSettings(s.BillingSettings, ttl)
+	s.RateCards = billing.CachedRateCards(s.RateCards, ttl)
+	s.Promos = billing.CachedPromos(s.Promos, ttl)
+	s.Description += fmt.Sprintf(", reads cached for %s", ttl)
 }
 
 // Close releases connections.
@@ -141,7 +158,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), SMSPending: db.SMSPending(),
 		RateCards: db.RateCards(), FXRates: db.FXRates(), Promos: db.Promos(), BillingSettings: db.BillingSettings(), Charges: db.Charges(),
 		FirewallReputation: db.FirewallReputation(), FirewallReviews: db.FirewallReviews(), FirewallAudit: db.FirewallAudit(),
-		Description: "PostgreSQL " + redact(databaseURL), close: db.Close,
+		Description: "PostgreSQL " + redact(databaseURL), close: db.Close, inDatabase: true,
 	}, nil
 }
 

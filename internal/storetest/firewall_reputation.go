@@ -210,6 +210,39 @@ var reputationCases = []billingCase[*reputationEnv]{
 		wantStanding(t, e.standings(t, e.tenant, exp, k), k, &firewall.Standing{Score: 10, Complaints: 1})
 		wantStanding(t, e.standings(t, e.tenant, exp2, k), k, nil)
 	}},
+	{"concurrent standings of different tenants and times each get their own answer", func(t *testing.T, e *reputationEnv) {
+		// An adapter may answer concurrent calls together (PostgreSQL does, in one
+		// query); the answers must be those of calls made one by one.
+		v := newID("shared") + ".example"
+		exp := start.Add(time.Hour)
+		e.add(t, firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindDomain, Value: v, List: firewall.ListBlock, ExpiresAt: &exp})
+		e.add(t, firewall.ReputationEntry{TenantID: e.other, Kind: firewall.KindDomain, Value: v, List: firewall.ListComplaint})
+		k := domainKey(v)
+		cases := []struct {
+			tenant string
+			at     time.Time
+			want   *firewall.Standing
+		}{
+			{e.tenant, start, &firewall.Standing{Score: 100}},
+			{e.tenant, exp, nil},
+			{e.other, start, &firewall.Standing{Score: 10, Complaints: 1}},
+			{"", start, nil},
+		}
+		var wg sync.WaitGroup
+		for range 25 {
+			for _, c := range cases {
+				wg.Go(func() {
+					got, err := e.s.Standings(bg, c.tenant, []firewall.ReputationKey{k, domainKey("")}, c.at)
+					if err != nil {
+						t.Errorf("Standings(%q, %s): %v", c.tenant, c.at, err)
+						return
+					}
+					wantStanding(t, got, k, c.want)
+				})
+			}
+		}
+		wg.Wait()
+	}},
 	{"list: the tenant's entries (or the global ones), newest first, by kind, at most limit", func(t *testing.T, e *reputationEnv) {
 		var mine []firewall.ReputationEntry
 		for i := range 5 {

@@ -252,6 +252,31 @@ var tenantCases = []struct {
 		mustNot(t, err)
 		e.wantAuth(t, k.Hash, e.clock.Now(), tn.ID, k.ID)
 	}},
+	{"reads after a write see it, though the key and tenant were read before", func(t *testing.T, e *tenantEnv) {
+		// A store may keep what it read (tenant.Cached does); its own writes must
+		// still show at once.
+		tn, k := e.create(t)
+		now := e.clock.Now()
+		e.wantAuth(t, k.Hash, now, tn.ID, k.ID)
+		got, err := e.s.GetTenant(e.ctx, tn.ID)
+		mustNot(t, err)
+		tn.Status = tenant.Suspended
+		_, err = e.s.UpdateTenant(e.ctx, tn)
+		mustNot(t, err)
+		if got, err = e.s.GetTenant(e.ctx, tn.ID); err != nil || got.Status != tenant.Suspended {
+			t.Errorf("GetTenant after suspending = %s, %v; want suspended", got.Status, err)
+		}
+		if a, _, err := e.s.Authenticate(e.ctx, k.Hash, now); err != nil || a.Status != tenant.Suspended {
+			t.Errorf("Authenticate after suspending = %s, %v; want the suspended tenant", a.Status, err)
+		}
+		grace := now.Add(time.Hour)
+		mustNot(t, e.s.RotateKey(e.ctx, newKey(tn.ID), grace))
+		wantExpiry(t, e.wantAuth(t, k.Hash, now, tn.ID, k.ID), &grace)
+		mustNot(t, e.s.DeleteTenant(e.ctx, tn.ID))
+		e.wantNoAuth(t, k.Hash, now)
+		_, err = e.s.GetTenant(e.ctx, tn.ID)
+		wantCode(t, err, errs.NotFound)
+	}},
 	{"a key expires at its ExpiresAt", func(t *testing.T, e *tenantEnv) {
 		id := newID("tenant")
 		k := newKey(id)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/loadgen"
 )
@@ -57,6 +58,7 @@ func loadgenConfig(args []string, out io.Writer, getenv func(string) string, isT
 	fs.BoolVar(&cfg.JSON, "json", false, "also print the result as one JSON line, last on stdout")
 	fs.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait after the last send for messages to finish")
 	fs.StringVar(&cfg.TopUp, "topup", loadgen.DefaultTopUp, "amount (EUR) credited to each tenant")
+	fs.DurationVar(&cfg.PollEvery, "poll", time.Second, "how often to read each tenant's delivery stats; each read aggregates every message of the run, so long runs should poll less often")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of every draw (shapes, outcomes, numbers, texts)")
 	fs.BoolVar(&progress, "progress", false, "rewrite a progress line every second even when stderr is not a terminal")
 	if err := fs.Parse(args); err != nil {

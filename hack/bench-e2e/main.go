@@ -205,6 +205,11 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 	start := time.Now()
 	lg := []string{"loadgen", "--api", "http://" + api, "--admin-token", token, "--duration", o.duration.String(),
 		"--concurrency", "128", "--json", "--drain", "60s"}
+	if o.soak > 0 {
+		// Each stats read aggregates the whole run: at 1s it became half a core of
+		// PostgreSQL by minute five, the measuring loading what it measures.
+		lg = append(lg, "--poll", "10s")
+	}
 	if rate > 0 {
 		lg = append(lg, "--rate", strconv.Itoa(rate))
 	}

@@ -57,7 +57,7 @@ type subscription struct {
 // dead-lettered or dropped), so a record still retrying, or interrupted by shutdown
 // or a crash, is delivered again later: at least once, nothing lost.
 func (s *subscription) run(ctx context.Context, k *Kafka) error {
-	c := &consumer{sub: s, ctx: ctx, parts: map[int32]*partition{},
+	c := &consumer{sub: s, ctx: ctx, parts: map[int32]*partition{}, work: make(chan *slot),
 		inFlight: make(chan struct{}, s.maxInFlight), window: make(chan struct{}, maxUncommitted)}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.seeds...),
@@ -108,6 +108,7 @@ type consumer struct {
 	ctx      context.Context
 	cl       *kgo.Client
 	inFlight chan struct{} // unordered delivery slots
+	work     chan *slot    // unbuffered: records handed to idle workers
 	window   chan struct{} // uncommitted-record slots
 	wg       sync.WaitGroup
 
@@ -170,10 +171,37 @@ func (c *consumer) dispatch(r *kgo.Record) {
 		return
 	}
 	c.wg.Add(1)
-	go func() {
-		defer func() { <-c.inFlight; c.wg.Done() }()
+	select {
+	case c.work <- sl: // an idle worker takes it
+	default:
+		go c.worker(sl)
+	}
+}
+
+// workerIdle is how long a delivery worker waits for another record before it
+// exits. Workers outlive one delivery so their stacks, grown by the deep decode,
+// validate and store paths, are reused: a goroutine per record spent 5–7 % of the
+// platform's CPU growing stacks (runtime.newstack, copystack).
+const workerIdle = time.Second
+
+// worker delivers sl, then whatever records it is handed, until it has been idle
+// for workerIdle or the subscription stops.
+func (c *consumer) worker(sl *slot) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
 		c.finish(sl, c.sub.handle(c.ctx, sl.rec))
-	}()
+		<-c.inFlight
+		c.wg.Done()
+		idle.Reset(workerIdle)
+		select {
+		case sl = <-c.work:
+		case <-idle.C:
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
 }
 
 // recordType is a record's ce_type header ("" when it has none).

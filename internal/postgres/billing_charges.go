@@ -146,11 +146,16 @@ func (s *ChargeStore) Settle(ctx context.Context, ss []billing.Settlement) error
 		tenants[i], ids[i], statuses[i], charged[i], reasons[i] = st.TenantID, st.ID, string(st.Status), st.Charged.String(), st.Reason
 		created[i], at[i] = st.CreatedAt, st.At
 	}
+	// "(status = 'reserved') IS TRUE" keeps the status out of the index condition: on
+	// (tenant_id, status, …) the planner's equal-cost pick, every settled charge
+	// leaves a dead entry in its tenant's 'reserved' range until vacuum, and the
+	// update slowed from 0.5 ms to 27 ms a batch over a ten-minute run. The key
+	// finds the row; the status is only checked.
 	_, err = s.db.pool.Exec(ctx, `UPDATE billing_charges c
 		SET status = s.status, charged = s.charged::numeric, reason = s.reason, settled_at = s.at
 		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
 			AS s (tenant_id, id, created_at, status, charged, reason, at)
-		WHERE c.tenant_id = s.tenant_id AND c.id = s.id AND c.created_at = s.created_at AND c.status = 'reserved'`,
+		WHERE c.tenant_id = s.tenant_id AND c.id = s.id AND c.created_at = s.created_at AND (c.status = 'reserved') IS TRUE`,
 		tenants, ids, created, statuses, charged, reasons, at)
 	return wrap(err, "postgres: settle %d charges", n)
 }

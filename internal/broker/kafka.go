@@ -33,11 +33,17 @@ type Kafka struct {
 	admin    *kadm.Client
 }
 
+// embeddedSegmentBytes is the embedded cluster's log segment size.
+const embeddedSegmentBytes = 4 << 20
+
 // OpenKafka connects to cfg.Brokers or starts the embedded cluster.
 func OpenKafka(ctx context.Context, cfg KafkaConfig, log *slog.Logger) (*Kafka, error) {
 	k := &Kafka{log: log, seeds: cfg.Brokers}
 	if len(k.seeds) == 0 {
-		opts := []kfake.Opt{kfake.NumBrokers(1)}
+		// Small segments: records are freed a whole segment at a time once every
+		// Trigger has consumed them (trimConsumed); kfake's 100 MiB default per
+		// partition held a gigabyte before the first was freed.
+		opts := []kfake.Opt{kfake.NumBrokers(1), kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(embeddedSegmentBytes)})}
 		if cfg.DataDir != "" {
 			opts = append(opts, kfake.DataDir(cfg.DataDir), kfake.SyncWrites())
 		}

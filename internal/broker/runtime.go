@@ -119,6 +119,7 @@ func (r *Runtime) Subscriptions() []string {
 func (r *Runtime) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(r.subs))
+	wg.Go(func() { r.trimConsumed(ctx) })
 	for _, s := range r.subs {
 		wg.Add(1)
 		go func() {

@@ -1,6 +1,7 @@
 package smsc
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/linxGnu/gosmpp/data"
@@ -125,5 +126,28 @@ func TestMagicNumbersLongMessage(t *testing.T) {
 		if sub.Stat != "EXPIRED" {
 			t.Errorf("part %d/%d: %s, want EXPIRED", sub.Seq, sub.Total, sub.Stat)
 		}
+	}
+}
+
+// A sandbox under load remembers at most Config.Keep submissions: past it the older
+// half is forgotten, the newest kept.
+func TestKeepBoundsWhatIsRemembered(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, Config{Keep: 4, Outcomes: Mix{Delivered: 1}})
+	c := mustDial(t, s.Addr(), "acme", "secret", 0)
+	var last string
+	for i := range 9 {
+		resp := c.submit(t, newSubmit(t, "Shop", fmt.Sprintf("4474001234%02d", i), "hello", data.GSM7BIT, 1))
+		if resp.CommandStatus != data.ESME_ROK {
+			t.Fatalf("submit %d: %s", i, resp.CommandStatus)
+		}
+		last = resp.MessageID
+	}
+	subs, msgs := s.Submitted(), s.Messages()
+	if len(subs) == 0 || len(subs) > 4 || subs[len(subs)-1].ID != last {
+		t.Errorf("Submitted() = %d entries ending %+v; want at most 4, the last %s", len(subs), subs[len(subs)-1], last)
+	}
+	if len(msgs) == 0 || len(msgs) > 4 || msgs[len(msgs)-1].IDs[0] != last {
+		t.Errorf("Messages() = %d entries; want at most 4, the last %s", len(msgs), last)
 	}
 }

@@ -1,7 +1,9 @@
 package smsc
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/linxGnu/gosmpp/data"
@@ -160,6 +162,10 @@ func (s *Server) record(systemID string, p *pdu.SubmitSM, body []byte) (Submitte
 	sub.Stat = oc.stat
 	s.submitted = append(s.submitted, sub)
 	s.messages.add(sub)
+	if keep := cmp.Or(s.cfg.Keep, DefaultKeep); len(s.submitted) > keep {
+		s.submitted = slices.Clone(s.submitted[len(s.submitted)-keep/2:])
+		s.messages.forgetOldest(len(s.messages.msgs) - keep/2)
+	}
 	return sub, oc
 }
 
@@ -207,6 +213,22 @@ func (a *assembler) add(sub Submitted) {
 		}
 	}
 	delete(a.open, k)
+}
+
+// forgetOldest drops the n oldest messages (and their open keys).
+func (a *assembler) forgetOldest(n int) {
+	if n <= 0 {
+		return
+	}
+	n = min(n, len(a.msgs))
+	a.msgs = slices.Clone(a.msgs[n:])
+	for k, i := range a.open {
+		if i < n {
+			delete(a.open, k)
+		} else {
+			a.open[k] = i - n
+		}
+	}
 }
 
 func (a *assembler) snapshot() []Reassembled {

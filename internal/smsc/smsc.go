@@ -65,6 +65,10 @@ type Config struct {
 	ResponseTimeout time.Duration
 	// DecimalReceiptIDs writes the id in the receipt text in decimal instead of hex.
 	DecimalReceiptIDs bool
+	// Keep bounds the submissions (and messages) Submitted and Messages remember:
+	// past it the older half is forgotten, so a sandbox under load for hours holds
+	// bounded memory. Default DefaultKeep.
+	Keep int
 	// Logger receives session events; default discards.
 	Logger *slog.Logger
 }
@@ -360,7 +364,11 @@ func (s *Server) newID() string {
 	return fmt.Sprintf("%016x", s.idBase+s.nextID.Add(1))
 }
 
-// Submitted returns every accepted submit_sm so far, in the order accepted.
+// DefaultKeep is Config.Keep's default.
+const DefaultKeep = 10_000
+
+// Submitted returns the accepted submit_sm (the last Config.Keep at most), in the
+// order accepted.
 func (s *Server) Submitted() []Submitted {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -369,7 +377,8 @@ func (s *Server) Submitted() []Submitted {
 	return out
 }
 
-// Messages returns every message accepted so far, in the order of its first part:
+// Messages returns the messages accepted (those of the remembered submissions), in
+// the order of their first part:
 // single-part messages as they are, concatenated ones (UDH IEI 0x00 or 0x08, or sar_
 // TLVs) reassembled per (system_id, source, dest, ref). Complete tells whether every
 // part has arrived.

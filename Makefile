@@ -39,7 +39,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkPod/firewall|BenchmarkChainHTTP' -benchtime 20000x -count 3 ./internal/fnhttp/
 	$(GO) test -run '^$$' -bench 'Scan' -benchmem -count 3 ./internal/firewall/dpi
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/velocity
-	$(GO) run ./hack/bench-e2e -duration 60s -paced 500 -write BENCHMARKS.md
+	$(GO) run ./hack/bench-e2e -duration 60s -paced 300 -write BENCHMARKS.md
 
 ## bench-soak: ten minutes fused at a steady rate, RSS minute by minute (BENCHMARKS.md)
 bench-soak:

@@ -160,14 +160,8 @@ type Gateway struct {
 	mu      sync.Mutex
 	pending map[string]partRef // carrier + "\x00" + SMSC id
 	early   map[string]earlyReceipt
-	// submitting counts, by carrier, submit_sm awaiting their response or their
-	// acceptance here; awaited holds, by key, a channel closed when that SMSC id is
-	// accepted — a receipt that overtook its submit_sm_resp waits on it (earlyWait).
-	submitting map[string]int
-	awaited    map[string]chan struct{}
-	earlyWait  time.Duration
-	due        deadlines // sent messages awaiting receipts, earliest deadline first
-	closed     bool
+	due     deadlines // sent messages awaiting receipts, earliest deadline first
+	closed  bool
 
 	store Pending // nil: pending receipts only in memory (pending, due)
 	// storeGrace is how long a sent message waits in memory for its receipts
@@ -197,14 +191,6 @@ const DefaultPendingGrace = 20 * time.Millisecond
 func WithPendingGrace(d time.Duration) Option {
 	return func(g *Gateway) { g.storeGrace = max(d, 0) }
 }
-
-// earlyWait is how long a final receipt for an id not known yet waits for it to
-// be accepted while submissions to its carrier are in flight, before the Pending
-// store is asked. A fast SMSC's receipt often overtakes its submit_sm_resp (on
-// another bind, or in the scheduler); waiting saves the store a lookup per message.
-// A receipt for a stored message waits it too when the carrier is busy: the price
-// is this much latency on receipts that are seconds old.
-const earlyWait = 5 * time.Millisecond
 
 // storePoll bounds how long the sweeper waits before asking the Pending store
 // for its next deadline again (another gateway may have added an earlier one);
@@ -311,10 +297,6 @@ func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger, 
 		lines:   make(map[string]*line, len(cfg.Carriers)),
 		pending: make(map[string]partRef),
 		early:   make(map[string]earlyReceipt),
-
-		submitting: make(map[string]int),
-		awaited:    make(map[string]chan struct{}),
-		earlyWait:  earlyWait,
 
 		storeGrace: DefaultPendingGrace,
 
@@ -482,17 +464,9 @@ func (g *Gateway) sendOn(ctx context.Context, l *line, t *tracked, reqs []client
 			}
 			continue
 		}
-		g.mu.Lock()
-		g.submitting[l.name]++
-		g.mu.Unlock()
 		res, err := sess.Submit(ctx, reqs[i])
 		if err == nil {
 			g.accept(t, i, res.ID)
-		}
-		g.mu.Lock()
-		g.submitting[l.name]--
-		g.mu.Unlock()
-		if err == nil {
 			i++
 			rateTries = 0
 			continue

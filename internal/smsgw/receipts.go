@@ -63,10 +63,6 @@ func (g *Gateway) accept(t *tracked, part int, id string) {
 	t.ids[part] = id
 	k := key(t.carrier, id)
 	g.pending[k] = partRef{t: t, part: part}
-	if ch, ok := g.awaited[k]; ok {
-		close(ch)
-		delete(g.awaited, k)
-	}
 	if e, ok := g.early[k]; ok {
 		delete(g.early, k)
 		apply(t, part, e.r)
@@ -253,9 +249,6 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 	k := key(h.carrier, r.MessageID)
 	g.mu.Lock()
 	ref, ok := g.pending[k]
-	if !ok && g.store != nil && r.Final && g.submitting[h.carrier] > 0 {
-		ref, ok = g.awaitLocked(ctx, k)
-	}
 	if !ok && g.store != nil && r.Final {
 		g.mu.Unlock()
 		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
@@ -334,30 +327,6 @@ func (h *handler) reportStored(ctx context.Context, done *PendingEntry, smscID s
 		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
 	}
 	return nil
-}
-
-// awaitLocked waits up to g.earlyWait for k to be accepted; g.mu is held, released
-// meanwhile and held again on return.
-func (g *Gateway) awaitLocked(ctx context.Context, k string) (partRef, bool) {
-	ch, ok := g.awaited[k]
-	if !ok {
-		ch = make(chan struct{})
-		g.awaited[k] = ch
-	}
-	g.mu.Unlock()
-	timer := time.NewTimer(g.earlyWait)
-	select {
-	case <-ch:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	timer.Stop()
-	g.mu.Lock()
-	if g.awaited[k] == ch {
-		delete(g.awaited, k)
-	}
-	ref, ok := g.pending[k]
-	return ref, ok
 }
 
 // keepEarlyLocked keeps a receipt for an id not (yet) known, in case its

@@ -224,7 +224,8 @@ type tracked struct {
 	queued                 bool      // in Gateway.due
 	tries                  int       // Events.Failed calls for a receipt timeout
 	// gone is set once the message left memory (completed, expired, or moved to the
-	// store); complete is closed the first time it completes.
+	// store); complete is closed once a receipt completed it and its outcome was
+	// reported (a Send waiting out the grace may then return).
 	gone     bool
 	complete chan struct{}
 	signaled bool

@@ -216,10 +216,6 @@ func (g *Gateway) completeLocked(t *tracked) (Outcome, bool) {
 		return Outcome{}, false
 	}
 	g.forgetLocked(t)
-	if !t.signaled && t.complete != nil {
-		t.signaled = true
-		close(t.complete)
-	}
 	o := Outcome{TenantID: t.tenant, MessageID: t.msgID, Carrier: t.carrier, Parts: len(t.ids),
 		SMSCIDs: append([]string(nil), t.ids...), State: sms.StateDelivered}
 	for i, st := range t.states {
@@ -301,6 +297,16 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 		g.mu.Unlock()
 		return fmt.Errorf("smsgw: outcome event for %s: %w", t.msgID, err)
 	}
+	// Only now may a Send waiting out the grace return: had it returned when the
+	// receipts completed, a crash before this report would have lost the outcome
+	// (the SMSC's resent receipt finds neither the message in memory nor in the
+	// store). The chaos test caught that window.
+	g.mu.Lock()
+	if t := ref.t; !t.signaled && t.complete != nil {
+		t.signaled = true
+		close(t.complete)
+	}
+	g.mu.Unlock()
 	return nil
 }
 

@@ -53,7 +53,7 @@ const (
 
 // NewRecorder returns a Recorder over store.
 func NewRecorder(store message.Store, now func() time.Time) *Recorder {
-	return &Recorder{store: store, now: now, writes: batch.NewSerial(batchMax, batchDelay, 1, store.ApplyBatch)}
+	return &Recorder{store: store, now: now, writes: batch.New(batchMax, batchDelay, store.ApplyBatch)}
 }
 
 // Close writes what is waiting.

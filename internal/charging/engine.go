@@ -118,8 +118,8 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, cards: map[cardVersion]billing.RateCard{}, recent: otter.Must(&otter.Options[chargeKey, billing.Charge]{
 		MaximumSize: recentCharges, ExpiryCalculator: otter.ExpiryWriting[chargeKey, billing.Charge](cfg.ReservationTTL)})}
-	e.charges = batch.NewSerial(256, time.Millisecond, 1, cfg.Charges.Record)
-	e.settles = batch.NewSerial(256, time.Millisecond, 1, cfg.Charges.Settle)
+	e.charges = batch.New(256, time.Millisecond, cfg.Charges.Record)
+	e.settles = batch.New(256, time.Millisecond, cfg.Charges.Settle)
 	return e, nil
 }
 

@@ -151,11 +151,9 @@ type Gateway struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // dialers and the sweeper
 
-	timeouts map[string]time.Duration // carrier → receipt_timeout
-	wake     chan struct{}            // a deadline earlier than the sweeper's timer was queued
-	// storeWritten tells the sweeper a message moved to the store since it last asked.
-	storeWritten atomic.Bool
-	sweepDone    chan struct{} // closed when the sweeper returns
+	timeouts  map[string]time.Duration // carrier → receipt_timeout
+	wake      chan struct{}            // a deadline earlier than the sweeper's timer was queued
+	sweepDone chan struct{}            // closed when the sweeper returns
 
 	mu      sync.Mutex
 	pending map[string]partRef // carrier + "\x00" + SMSC id

@@ -154,7 +154,6 @@ func (g *Gateway) moveToStore(t *tracked) error {
 		if !t.gone && slices.Equal(e.States, t.states) {
 			g.forgetLocked(t) // the store has it now
 			g.mu.Unlock()
-			g.storeWritten.Store(true)
 			select { // the sweeper re-reads the store's next deadline
 			case g.wake <- struct{}{}:
 			default:
@@ -329,7 +328,6 @@ func (h *handler) reportStored(ctx context.Context, done *PendingEntry, smscID s
 			g.log.Error("smsgw: pending store failed putting back a message; its outcome is lost",
 				"message_id", done.MessageID, "err", aerr)
 		}
-		g.storeWritten.Store(true)
 		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
 	}
 	return nil
@@ -379,7 +377,6 @@ func (g *Gateway) sweep() {
 	defer close(g.sweepDone)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	var storeDue time.Time // when to ask the store again (zero: at once)
 	for {
 		var expired []*tracked
 		wait := time.Duration(-1) // nothing queued
@@ -403,18 +400,12 @@ func (g *Gateway) sweep() {
 			continue // expire took time: look again before sleeping
 		}
 		if g.store != nil {
-			// The store is asked when its own deadline comes or it was written, not on
-			// every wake for a deadline in memory: that would be two queries per
-			// message when receipts come fast.
-			if g.storeWritten.Swap(false) || !now.Before(storeDue) {
-				more, next := g.sweepStore()
-				if more {
-					continue
-				}
-				storeDue = time.Now().Add(next)
+			more, next := g.sweepStore()
+			if more {
+				continue
 			}
-			if next := time.Until(storeDue); wait < 0 || next < wait {
-				wait = max(next, 0)
+			if wait < 0 || next < wait {
+				wait = next
 			}
 		}
 		var fire <-chan time.Time
@@ -485,7 +476,6 @@ func (g *Gateway) expireStored(e PendingEntry) {
 	if aerr := g.store.Add(context.WithoutCancel(g.ctx), e); aerr != nil {
 		g.log.Error("smsgw: pending store failed putting back a timed-out message; lost", "message_id", e.MessageID, "err", aerr)
 	}
-	g.storeWritten.Store(true)
 }
 
 // expire reports a message, already forgotten by the receipt matching, as failed

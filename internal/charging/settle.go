@@ -59,6 +59,7 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	if err != nil {
 		return Settled{}, err
 	}
+	e.recent.Invalidate(k) // the wallet has settled it: nothing will ask for it again
 	switch got.Outcome {
 	case wallet.Done, wallet.Replayed:
 	case wallet.Settled:
@@ -66,7 +67,6 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 		// delivery): the first settlement stands, and its own step wrote (or, redelivered,
 		// will write) the ledger. Describe it without touching the ledger, from the
 		// stored charge (the remembered one does not know its settlement).
-		e.recent.Invalidate(k)
 		if remembered {
 			if stored, err := e.cfg.Charges.Get(ctx, ref.TenantID, ref.MessageID); err == nil {
 				charge = stored
@@ -79,7 +79,6 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	default:
 		return Settled{}, errs.E(errs.Internal, "billing: settle %s: unexpected outcome %s", charge.ID, got.Outcome)
 	}
-	e.recent.Invalidate(k)
 	res := got.Reservation
 	if commit {
 		if res.Amount.IsPositive() {

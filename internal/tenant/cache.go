@@ -32,7 +32,8 @@ func (c *cached) Authenticate(ctx context.Context, keyHash []byte, now time.Time
 	if len(keyHash) == 0 {
 		return c.Store.Authenticate(ctx, keyHash, now)
 	}
-	a, err := c.keys.Get(ctx, hex.EncodeToString(keyHash), func(ctx context.Context) (authenticated, error) {
+	k := hex.EncodeToString(keyHash)
+	a, err := c.keys.Get(ctx, k, func(ctx context.Context) (authenticated, error) {
 		t, k, err := c.Store.Authenticate(ctx, keyHash, now)
 		return authenticated{t, k}, err
 	})
@@ -41,7 +42,7 @@ func (c *cached) Authenticate(ctx context.Context, keyHash []byte, now time.Time
 	}
 	if a.k.ExpiresAt != nil && !a.k.ExpiresAt.After(now) {
 		// Expired since it was kept: the store has the final word (and says so).
-		c.keys.Forget(hex.EncodeToString(keyHash))
+		c.keys.Forget(k)
 		return c.Store.Authenticate(ctx, keyHash, now)
 	}
 	return a.t, a.k, nil

@@ -79,6 +79,7 @@ func chaos(t *testing.T, seed uint64, load time.Duration) {
 		"KAFKA_BROKERS=" + strings.Join(seeds, ","), "CATALYST_INSTANCE_ID=chaos"}
 	args := []string{"--smsc-addr", "", "--config", cfg, "--api-addr", apiAddr}
 	dev := startDev(t, env, args...)
+	devs := []*devProcess{dev} // every run of the platform, for the post-mortem
 
 	// The load runs beside the faults.
 	type result struct {
@@ -109,8 +110,8 @@ func chaos(t *testing.T, seed uint64, load time.Duration) {
 		name string
 		do   func()
 	}{
-		{"kill catalyst dev", func() { dev.Kill(t); dev = startDev(t, env, args...) }},
-		{"kill catalyst dev again", func() { dev.Kill(t); dev = startDev(t, env, args...) }},
+		{"kill catalyst dev", func() { dev.Kill(t); dev = startDev(t, env, args...); devs = append(devs, dev) }},
+		{"kill catalyst dev again", func() { dev.Kill(t); dev = startDev(t, env, args...); devs = append(devs, dev) }},
 		{"restart Redis (empty)", func() { redisSrv = restartRedis(t, redisSrv, redisAddr) }},
 		{"PostgreSQL away for 3s", func() { postgresOutage(t, dbURL, 3*time.Second) }},
 		{"kill the SMSC", func() { _ = smsc.Process.Kill(); _ = smsc.Wait(); smsc = startSMSC(t, smscAddr) }},
@@ -164,12 +165,15 @@ func chaos(t *testing.T, seed uint64, load time.Duration) {
 			rows, _ := conn.Query(ctx, `SELECT m.status, m.id::text, string_agg(e.type, ' → ' ORDER BY e.seq)
 				FROM messages m JOIN message_events e ON e.tenant_id = m.tenant_id AND e.message_id = m.id
 				WHERE m.status NOT IN ('delivered', 'read', 'failed', 'blocked') GROUP BY m.status, m.id LIMIT 10`)
+			var stuck []string
 			for rows.Next() {
 				var st, id, hist string
 				_ = rows.Scan(&st, &id, &hist)
 				t.Logf("not terminal: %s %s: %s", id, st, hist)
+				stuck = append(stuck, id)
 			}
 			rows.Close()
+			postMortem(t, devs, stuck)
 			logGroups(t, seeds)
 			t.Fatalf("%d of %d messages not terminal 2 minutes after the load", open, total)
 		}
@@ -268,5 +272,30 @@ func logGroups(t *testing.T, seeds []string) {
 	}
 	for _, l := range lags.Sorted() {
 		t.Logf("group %s: state %s, %d members, lag %d, errors %v %v", l.Group, l.State, len(l.Members), l.Lag.Total(), l.DescribeErr, l.FetchErr)
+	}
+}
+
+// postMortem logs, from every run of the platform, the lines that name a stuck
+// message or tell of an event given up (dead-lettered, dropped, lost): the whole
+// output is long, and CI keeps only its end.
+func postMortem(t *testing.T, devs []*devProcess, stuck []string) {
+	t.Helper()
+	signs := append([]string{"dead-letter", "event dropped", "lost", "delivery failed"}, stuck...)
+	for i, d := range devs {
+		n := 0
+		for _, line := range strings.Split(d.Output(), "\n") {
+			for _, s := range signs {
+				if strings.Contains(line, s) {
+					if n < 40 {
+						t.Logf("run %d: %s", i+1, line)
+					}
+					n++
+					break
+				}
+			}
+		}
+		if n > 40 {
+			t.Logf("run %d: … %d more such lines", i+1, n-40)
+		}
 	}
 }

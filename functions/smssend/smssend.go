@@ -157,6 +157,14 @@ type events struct {
 	log     *slog.Logger
 }
 
+// outcomeID is the event id of a receipt outcome: the same for every report of it,
+// since the gateway reports an outcome at least once (a crash between its report
+// and the store's Finish reports it again), so that the message record keeps it once.
+func outcomeID(typ string, o smsgw.Outcome) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("catalyst:sms-outcome:"+typ+":"+o.TenantID+":"+o.MessageID+":"+
+		o.Carrier+":"+strings.Join(o.SMSCIDs, ","))).String()
+}
+
 func (v *events) Delivered(ctx context.Context, o smsgw.Outcome) error {
 	e, err := newEvent(catalog.MessageDeliveredType, catalog.MessageDelivered{
 		MessageRef:        catalog.MessageRef{MessageID: o.MessageID, TenantID: o.TenantID, Channel: "sms"},
@@ -165,6 +173,7 @@ func (v *events) Delivered(ctx context.Context, o smsgw.Outcome) error {
 	if err != nil {
 		return err
 	}
+	e.SetID(outcomeID(catalog.MessageDeliveredType, o))
 	return v.emit.Emit(ctx, *e)
 }
 
@@ -181,6 +190,7 @@ func (v *events) Failed(ctx context.Context, o smsgw.Outcome) error {
 	if err != nil {
 		return err
 	}
+	e.SetID(outcomeID(catalog.MessageFailedType, o))
 	return v.emit.Emit(ctx, *e)
 }
 

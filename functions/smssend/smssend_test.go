@@ -19,6 +19,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
+	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
@@ -171,4 +172,24 @@ func TestSendsBinarySMS(t *testing.T) {
 		t.Fatalf("the SMSC got %+v, want one part, data_coding 4, the payload", subs)
 	}
 	testenv.WaitFor(t, "the receipt", func() bool { return len(rec.All()) == 1 })
+}
+
+// A receipt outcome reported again (the gateway reports at least once) carries the
+// same event id, so the message record keeps it once; another outcome does not.
+func TestOutcomeEventIDIsStable(t *testing.T) {
+	o := smsgw.Outcome{TenantID: "acme", MessageID: "m1", Carrier: "sandbox", SMSCIDs: []string{"a", "b"}}
+	id := outcomeID(catalog.MessageDeliveredType, o)
+	if _, err := uuid.Parse(id); err != nil || id != outcomeID(catalog.MessageDeliveredType, o) {
+		t.Fatalf("id %q (%v) not stable", id, err)
+	}
+	other := o
+	other.MessageID = "m2"
+	resent := o
+	resent.SMSCIDs = []string{"c"} // the message submitted again: another outcome
+	for _, different := range []string{outcomeID(catalog.MessageFailedType, o), outcomeID(catalog.MessageDeliveredType, other),
+		outcomeID(catalog.MessageDeliveredType, resent)} {
+		if different == id {
+			t.Fatalf("two outcomes share the id %s", id)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,8 +14,9 @@ import (
 
 // SMSPending is smsgw.Pending on the sms_pending table (migrations/0006): one row
 // per accepted part, keyed by (carrier, smsc_id). Receipt and Expire lock a
-// message's rows (in part order) before deciding, in one transaction, so a receipt
-// and the sweeper of any number of gateways never both produce its outcome.
+// message's rows (in part order) before deciding, in one transaction, and hand a
+// message out by moving its deadline to the redo time, so a receipt and the sweepers
+// of any number of gateways hand it out once until that time; Finish deletes it.
 type SMSPending struct{ db *DB }
 
 // SMSPending returns the pending SMS receipts store.
@@ -106,13 +108,15 @@ func entry(carrier, tenantID, messageID string, rs []pendingRow) smsgw.PendingEn
 	return e
 }
 
-func deleteMessage(ctx context.Context, tx pgx.Tx, carrier, tenantID, messageID string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM sms_pending WHERE carrier = $1 AND tenant_id = $2 AND message_id = $3`,
-		carrier, tenantID, messageID)
-	return wrap(err, "postgres: delete pending sms %s", messageID)
+// handOut moves a message's deadline to redo (and, expiring, counts the try).
+func handOut(ctx context.Context, tx pgx.Tx, carrier, tenantID, messageID string, redo time.Time, try int) error {
+	_, err := tx.Exec(ctx, `UPDATE sms_pending SET deadline = $4, tries = tries + $5
+		WHERE carrier = $1 AND tenant_id = $2 AND message_id = $3`,
+		carrier, tenantID, messageID, redo.UTC().Truncate(time.Microsecond), try)
+	return wrap(err, "postgres: hand out pending sms %s", messageID)
 }
 
-func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string) (*smsgw.PendingEntry, bool, error) {
+func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string, redo time.Time) (*smsgw.PendingEntry, bool, error) {
 	if state == 0 {
 		return nil, false, errs.E(errs.Invalid, "postgres: pending sms receipt without a state")
 	}
@@ -133,34 +137,33 @@ func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state 
 		if err != nil {
 			return err
 		}
-		mine, finals := -1, 0
-		for i, r := range rs {
-			if r.smscID == smscID {
-				mine = i
-			}
-			if r.state != nil {
-				finals++
-			}
-		}
-		if mine < 0 { // completed or expired meanwhile
+		mine := slices.IndexFunc(rs, func(r pendingRow) bool { return r.smscID == smscID })
+		if mine < 0 { // finished meanwhile
 			return nil
 		}
 		known = true
-		if rs[mine].state != nil {
+		e := entry(carrier, tenantID, messageID, rs)
+		if e.Tries > 0 {
+			return nil // expired: its outcome is the receipt timeout
+		}
+		if rs[mine].state == nil {
+			st := int16(state)
+			rs[mine].state, rs[mine].code = &st, errorCode
+			e.States[rs[mine].part], e.Codes[rs[mine].part] = state, errorCode
+			if _, err := tx.Exec(ctx, `UPDATE sms_pending SET state = $3, error_code = $4 WHERE carrier = $1 AND smsc_id = $2`,
+				carrier, smscID, st, errorCode); err != nil {
+				return wrap(err, "postgres: record sms receipt %s", smscID)
+			}
+		} else if len(rs) < rs[0].parts || !e.Complete() {
 			return nil // a duplicate
 		}
-		st := int16(state)
-		rs[mine].state, rs[mine].code = &st, errorCode
-		finals++
-		if finals < rs[0].parts || len(rs) < rs[0].parts {
-			_, err := tx.Exec(ctx, `UPDATE sms_pending SET state = $3, error_code = $4 WHERE carrier = $1 AND smsc_id = $2`,
-				carrier, smscID, st, errorCode)
-			return wrap(err, "postgres: record sms receipt %s", smscID)
+		if len(rs) < rs[0].parts || !e.Complete() {
+			return nil
 		}
-		if err := deleteMessage(ctx, tx, carrier, tenantID, messageID); err != nil {
+		if err := handOut(ctx, tx, carrier, tenantID, messageID, redo, 0); err != nil {
 			return err
 		}
-		e := entry(carrier, tenantID, messageID, rs)
+		e.Deadline = redo.UTC().Truncate(time.Microsecond)
 		done = &e
 		return nil
 	})
@@ -170,7 +173,7 @@ func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state 
 	return done, known, nil
 }
 
-func (s *SMSPending) Expire(ctx context.Context, now time.Time, limit int) ([]smsgw.PendingEntry, error) {
+func (s *SMSPending) Expire(ctx context.Context, now, redo time.Time, limit int) ([]smsgw.PendingEntry, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -198,15 +201,17 @@ func (s *SMSPending) Expire(ctx context.Context, now time.Time, limit int) ([]sm
 		err := s.db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			rs, err := lockMessage(ctx, tx, m.carrier, m.tenantID, m.messageID)
 			if err != nil || len(rs) == 0 {
-				return err // gone: completed or expired by another sweeper
+				return err // gone: finished meanwhile
 			}
 			e := entry(m.carrier, m.tenantID, m.messageID, rs)
 			if e.Deadline.After(now) {
-				return nil // put back with a later deadline meanwhile
+				return nil // handed out by another sweeper, or added back, meanwhile
 			}
-			if err := deleteMessage(ctx, tx, m.carrier, m.tenantID, m.messageID); err != nil {
+			if err := handOut(ctx, tx, m.carrier, m.tenantID, m.messageID, redo, 1); err != nil {
 				return err
 			}
+			e.Tries++
+			e.Deadline = redo.UTC().Truncate(time.Microsecond)
 			out = append(out, e)
 			return nil
 		})
@@ -215,6 +220,12 @@ func (s *SMSPending) Expire(ctx context.Context, now time.Time, limit int) ([]sm
 		}
 	}
 	return out, nil
+}
+
+func (s *SMSPending) Finish(ctx context.Context, carrier, tenantID, messageID string) error {
+	_, err := s.db.pool.Exec(ctx, `DELETE FROM sms_pending WHERE carrier = $1 AND tenant_id = $2 AND message_id = $3`,
+		carrier, tenantID, messageID)
+	return wrap(err, "postgres: finish pending sms %s", messageID)
 }
 
 func (s *SMSPending) NextDeadline(ctx context.Context) (time.Time, bool, error) {

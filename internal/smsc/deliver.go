@@ -44,10 +44,45 @@ func (s *Server) scheduleReceipt(sub Submitted, oc outcome) {
 	})
 }
 
+// deliverLogged delivers a receipt, sending it again after Config.RedeliverAfter
+// while the ESME answers with a temporary error or not at all (up to
+// Config.RedeliverTries sends), and logs one it gave up.
 func (s *Server) deliverLogged(d *delivery) {
-	if err := s.deliver(d); err != nil && !errors.Is(err, ErrClosed) {
-		s.log.Warn("smsc receipt not delivered", "system_id", d.systemID, "err", err)
+	for try := 1; ; try++ {
+		err := s.deliver(d)
+		if err == nil || errors.Is(err, ErrClosed) {
+			return
+		}
+		if !temporary(err) || try >= s.cfg.RedeliverTries {
+			s.log.Warn("smsc receipt not delivered", "system_id", d.systemID, "tries", try, "err", err)
+			return
+		}
+		s.log.Info("smsc receipt refused for now; sending it again", "system_id", d.systemID, "try", try,
+			"after", s.cfg.RedeliverAfter, "err", err)
+		t := time.NewTimer(s.cfg.RedeliverAfter)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		}
 	}
+}
+
+// temporary reports whether a deliver_sm failure is worth another try.
+func temporary(err error) bool {
+	if errors.Is(err, ErrNoResponse) {
+		return true
+	}
+	var se *StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Status {
+	case data.ESME_RX_T_APPN, data.ESME_RTHROTTLED, data.ESME_RSYSERR:
+		return true
+	}
+	return false
 }
 
 // deliver sends d to a receiving session of its account, moving to another one if the

@@ -216,6 +216,37 @@ func TestDeliverSMIsResentOnceWithoutResponse(t *testing.T) {
 	}
 }
 
+func TestReceiptRefusedForNowIsSentAgain(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, Config{RedeliverAfter: 50 * time.Millisecond})
+	r := rawDial(t, s.Addr())
+	r.bind(pdu.Transceiver, "acme", "secret")
+	r.write(newSubmit(t, "A", "4917", "refuse me for now", data.GSM7BIT, 1))
+	resp := r.read().(*pdu.SubmitSMResp)
+	answer := func(st data.CommandStatusType) *pdu.DeliverSM {
+		t.Helper()
+		d, ok := r.read().(*pdu.DeliverSM)
+		if !ok {
+			t.Fatal("want the receipt")
+		}
+		if got := d.OptionalParameters[pdu.TagReceiptedMessageID]; got.String() != resp.MessageID {
+			t.Fatalf("receipted_message_id %q, want %q", got.String(), resp.MessageID)
+		}
+		dr := d.GetResponse().(*pdu.DeliverSMResp)
+		dr.CommandStatus = st
+		r.write(dr)
+		return d
+	}
+	answer(data.ESME_RX_T_APPN) // temporary: sent again
+	answer(data.ESME_RTHROTTLED)
+	answer(data.ESME_RX_R_APPN)        // permanent: given up
+	time.Sleep(200 * time.Millisecond) // four redelivery pauses
+	r.write(pdu.NewEnquireLink())
+	if h := r.read().GetHeader(); h.CommandID != data.ENQUIRE_LINK_RESP {
+		t.Errorf("after a permanent refusal got %s, want enquire_link_resp", h.CommandID)
+	}
+}
+
 func TestInjectMOReportsErrorStatus(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, Config{})

@@ -63,6 +63,12 @@ type Config struct {
 	// ResponseTimeout is how long a deliver_sm waits for its deliver_sm_resp before it is
 	// sent once more (and then given up); default 5s.
 	ResponseTimeout time.Duration
+	// RedeliverAfter is the pause before a receipt is sent again when the ESME
+	// answered it with a temporary error (ESME_RX_T_APPN, ESME_RTHROTTLED,
+	// ESME_RSYSERR) or not at all, as carriers' SMSCs retry; default 2s.
+	// RedeliverTries bounds those sends (default 10; negative: never again).
+	RedeliverAfter time.Duration
+	RedeliverTries int
 	// DecimalReceiptIDs writes the id in the receipt text in decimal instead of hex.
 	DecimalReceiptIDs bool
 	// Keep bounds the submissions (and messages) Submitted and Messages remember:
@@ -167,6 +173,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ResponseTimeout < 0 {
 		errs = append(errs, fmt.Errorf("smsc: Config.ResponseTimeout: %v is negative", cfg.ResponseTimeout))
 	}
+	if cfg.RedeliverAfter < 0 {
+		errs = append(errs, fmt.Errorf("smsc: Config.RedeliverAfter: %v is negative", cfg.RedeliverAfter))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -178,6 +187,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ResponseTimeout == 0 {
 		cfg.ResponseTimeout = 5 * time.Second
+	}
+	if cfg.RedeliverAfter == 0 {
+		cfg.RedeliverAfter = 2 * time.Second
+	}
+	if cfg.RedeliverTries == 0 {
+		cfg.RedeliverTries = 10
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

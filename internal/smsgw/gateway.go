@@ -46,12 +46,12 @@
 // a pod restart forgets every pending receipt. With WithPending, a message whose
 // parts are all accepted is moved to a Pending store (internal/postgres keeps it in
 // sms_pending): receipts for ids the gateway does not hold in memory are looked up
-// there, and the sweeper takes deadlines from it (NextDeadline, Expire), so a
-// gateway started after a crash completes what an earlier one sent. Parts of a
-// message still being sent stay in memory until its last part is accepted. When
-// Events fails for an outcome the store produced, the entry is added back (the
-// receipt's part not final again, or the deadline timeoutRetry later); a crash
-// between the two loses that outcome.
+// there, and the sweeper takes deadlines from it (Expire), so a gateway started
+// after a crash completes what an earlier one sent. Parts of a message still being
+// sent stay in memory until its last part is accepted. The store hands an outcome
+// out and keeps the message until the gateway reported it (Finish): a crash or a
+// failed report in between leaves it to the SMSC's resent receipt, or to the
+// sweeper timeoutRetry later. Outcomes are thus reported at least once.
 //
 // Bind state. Each session reports its binds and losses through
 // client.Config.OnState, which the gateway records per session; picking a
@@ -223,10 +223,15 @@ type tracked struct {
 	tries                  int       // Events.Failed calls for a receipt timeout
 	// gone is set once the message left memory (completed, expired, or moved to the
 	// store); complete is closed once a receipt completed it and its outcome was
-	// reported (a Send waiting out the grace may then return).
+	// reported (a Send waiting out the grace may then return). reported is set once
+	// its outcome was reported from memory; stored once the store holds it too (it
+	// left memory while it was written there), so that whoever reports it from
+	// memory finishes the stored copy.
 	gone     bool
 	complete chan struct{}
 	signaled bool
+	reported bool
+	stored   bool
 }
 
 // line is one carrier's sessions.

@@ -133,6 +133,11 @@ type carrierSpec struct {
 
 func gateway(t *testing.T, ev Events, specs ...carrierSpec) *Gateway {
 	t.Helper()
+	return gatewayWith(t, ev, nil, specs...)
+}
+
+func gatewayWith(t *testing.T, ev Events, opts []Option, specs ...carrierSpec) *Gateway {
+	t.Helper()
 	var b strings.Builder
 	b.WriteString("carriers:\n")
 	for _, s := range specs {
@@ -154,7 +159,7 @@ func gateway(t *testing.T, ev Events, specs ...carrierSpec) *Gateway {
 			cfg.Carriers[i].SMPP.ReceiptTimeout = s.receiptTimeout
 		}
 	}
-	g, err := New(context.Background(), cfg, ev, testLogger())
+	g, err := New(context.Background(), cfg, ev, testLogger(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,21 +16,35 @@ import (
 // earlier one sent, from their receipts or their deadlines. A message is known by
 // (Carrier, SMSC id) of each of its parts. Every method takes ctx first; errors are
 // *errs.Error. Implementations are safe for concurrent use, also by several
-// gateways sharing one store: a message's outcome is produced exactly once, by
-// either the Receipt that makes its last part final or the Expire that removes it.
+// gateways sharing one store.
+//
+// A message's outcome is handed out in two steps, so that a crash between them
+// cannot lose it: Receipt (every part final) or Expire (deadline passed) hands the
+// message out and keeps it, its Deadline moved to a redo time; whoever got it
+// reports the outcome and then calls Finish, which removes it. A message not
+// finished by its redo time (the reporter crashed, or its report failed) is handed
+// out again, by Expire, or by Receipt when the SMSC resends the receipt its answer
+// never reached. An outcome is thus reported at least once; consumers of the
+// outcome events tolerate repeats.
 type Pending interface {
 	// Add records e (every part accepted; States and Codes may already hold
 	// final receipts, nil for none). A part whose (Carrier, SMSC id) is known is
 	// replaced.
 	Add(ctx context.Context, e PendingEntry) error
 	// Receipt records a final receipt for the part (carrier, smscID). known is
-	// false when no pending message has that part. When it makes every part of
-	// its message final, the message is removed and returned as done; a
-	// duplicate receipt for a part already final changes nothing (done nil).
-	Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string) (done *PendingEntry, known bool, err error)
-	// Expire removes and returns up to limit messages whose Deadline is not
-	// after now, earliest first.
-	Expire(ctx context.Context, now time.Time, limit int) ([]PendingEntry, error)
+	// false when no pending message has that part. When every part of its message
+	// is final (with this receipt, or already: a resent receipt of a message handed
+	// out but not finished), the message is returned as done and its Deadline
+	// becomes redo. A receipt of a message Expire handed out (Tries > 0) changes
+	// nothing: its outcome is the receipt timeout.
+	Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string, redo time.Time) (done *PendingEntry, known bool, err error)
+	// Expire hands out up to limit messages whose Deadline is not after now,
+	// earliest first, each with Tries one more than before (also in the store) and
+	// its Deadline moved to redo.
+	Expire(ctx context.Context, now, redo time.Time, limit int) ([]PendingEntry, error)
+	// Finish removes a message whose outcome was reported. Finishing a message
+	// not (or no longer) pending is no error.
+	Finish(ctx context.Context, carrier, tenantID, messageID string) error
 	// NextDeadline returns the earliest Deadline; ok is false when nothing is
 	// pending.
 	NextDeadline(ctx context.Context) (deadline time.Time, ok bool, err error)
@@ -42,8 +56,18 @@ type PendingEntry struct {
 	SMSCIDs                      []string    // per part, in part order
 	States                       []sms.State // per part: its final state, 0 = none yet (nil: none)
 	Codes                        []string    // per part: its final receipt's err: code
-	Deadline                     time.Time   // when its receipts are given up
-	Tries                        int         // Events.Failed calls already made for its receipt timeout
+	Deadline                     time.Time   // when its receipts are given up (handed out: when it is handed out again)
+	Tries                        int         // times Expire handed it out
+}
+
+// Complete reports whether every part has a final state.
+func (e PendingEntry) Complete() bool {
+	for i := range e.SMSCIDs {
+		if e.state(i) == 0 {
+			return false
+		}
+	}
+	return len(e.SMSCIDs) > 0
 }
 
 // Outcome is e's outcome once every part is final.
@@ -143,7 +167,7 @@ func (m *MemPending) dropLocked(p *memPending) {
 	}
 }
 
-func (m *MemPending) Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string) (*PendingEntry, bool, error) {
+func (m *MemPending) Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string, redo time.Time) (*PendingEntry, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, errs.Wrap(errs.Unavailable, err, "smsgw: pending receipt")
 	}
@@ -156,22 +180,24 @@ func (m *MemPending) Receipt(ctx context.Context, carrier, smscID string, state 
 	if !ok {
 		return nil, false, nil
 	}
+	if p.e.Tries > 0 {
+		return nil, true, nil // expired: its outcome is the receipt timeout
+	}
 	part := slices.Index(p.e.SMSCIDs, smscID)
-	if p.e.States[part] != 0 {
+	if p.e.States[part] == 0 {
+		p.e.States[part], p.e.Codes[part] = state, errorCode
+	} else if !p.e.Complete() {
+		return nil, true, nil // a duplicate
+	}
+	if !p.e.Complete() {
 		return nil, true, nil
 	}
-	p.e.States[part], p.e.Codes[part] = state, errorCode
-	for _, st := range p.e.States {
-		if st == 0 {
-			return nil, true, nil
-		}
-	}
-	m.dropLocked(p)
+	p.e.Deadline = redo.UTC().Truncate(time.Microsecond)
 	done := p.e.normalized()
 	return &done, true, nil
 }
 
-func (m *MemPending) Expire(ctx context.Context, now time.Time, limit int) ([]PendingEntry, error) {
+func (m *MemPending) Expire(ctx context.Context, now, redo time.Time, limit int) ([]PendingEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "smsgw: expire pending")
 	}
@@ -191,10 +217,25 @@ func (m *MemPending) Expire(ctx context.Context, now time.Time, limit int) ([]Pe
 	}
 	out := make([]PendingEntry, 0, len(due))
 	for _, p := range due {
-		m.dropLocked(p)
+		p.e.Tries++
+		p.e.Deadline = redo.UTC().Truncate(time.Microsecond)
 		out = append(out, p.e.normalized())
 	}
 	return out, nil
+}
+
+func (m *MemPending) Finish(ctx context.Context, carrier, tenantID, messageID string) error {
+	if err := ctx.Err(); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "smsgw: finish pending")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.parts {
+		if p.e.Carrier == carrier && p.e.TenantID == tenantID && p.e.MessageID == messageID {
+			m.dropLocked(p)
+		}
+	}
+	return nil
 }
 
 func (m *MemPending) NextDeadline(ctx context.Context) (time.Time, bool, error) {

@@ -196,3 +196,57 @@ func TestDeadlineHeapOrder(t *testing.T) {
 		t.Fatalf("order %v", got)
 	}
 }
+
+// deliveredFails is a recorder whose Delivered always errors: the report that a
+// crash (or a broken event bus) never made.
+type deliveredFails struct {
+	*recorder
+	calls atomic.Int32
+}
+
+func (f *deliveredFails) Delivered(context.Context, Outcome) error {
+	f.calls.Add(1)
+	f.poke()
+	return errors.New("event bus down")
+}
+
+// TestStoredOutcomeOutlivesItsReporter: the store handed a completed message out to
+// a gateway whose report failed (or which crashed before it); the message stays in
+// the store and another gateway's sweeper reports it at its redo time. (The store
+// used to delete the message as it handed it out: the chaos test lost outcomes so.)
+func TestStoredOutcomeOutlivesItsReporter(t *testing.T) {
+	t.Parallel()
+	srv := startSMSC(t, smsc.Config{ReceiptDelay: 200 * time.Millisecond})
+	store := NewMemPending()
+	spec := carrierSpec{name: "sandbox", addr: srv.Addr(), priority: 1} // receipt_timeout: the default, 48h
+	down := &deliveredFails{recorder: newRecorder()}
+	a := gatewayWith(t, down, []Option{WithPending(store), WithPendingGrace(0)}, spec)
+	waitUp(t, a, "sandbox")
+	sent, err := send(t, a, msg("m1", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.waitFor(t, "the failed report", func() bool { return down.calls.Load() > 0 })
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	ev := newRecorder()
+	gatewayWith(t, ev, []Option{WithPending(store)}, spec)
+	ev.waitFor(t, "Delivered on the second gateway", func() bool { return len(ev.delivered) == 1 })
+	ev.mu.Lock()
+	o := ev.delivered[0]
+	ev.mu.Unlock()
+	if o.MessageID != "m1" || o.State != sms.StateDelivered || strings.Join(o.SMSCIDs, ",") != strings.Join(sent.SMSCIDs, ",") {
+		t.Fatalf("outcome %+v, sent %+v", o, sent)
+	}
+	time.Sleep(3 * timeoutRetry) // finished: not reported again
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.delivered) != 1 || len(ev.failed) != 0 {
+		t.Fatalf("delivered %d, failed %d; want 1 and 0", len(ev.delivered), len(ev.failed))
+	}
+	if _, ok, err := store.NextDeadline(context.Background()); err != nil || ok {
+		t.Fatalf("still pending after its report: %v %v", ok, err)
+	}
+}

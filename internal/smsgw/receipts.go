@@ -96,10 +96,17 @@ func (g *Gateway) finishSend(ctx context.Context, t *tracked) error {
 	}
 	g.mu.Unlock()
 	if done {
-		if err := g.report(g.ctx, o); err != nil {
-			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
+		err := g.report(g.ctx, o)
+		if err == nil {
+			return nil
 		}
-		return nil
+		if g.store == nil {
+			g.log.Error("smsgw: outcome event failed; lost", "message_id", t.msgID, "err", err)
+			return nil
+		}
+		// The store keeps it, complete: its sweeper reports it timeoutRetry later.
+		g.log.Error("smsgw: outcome event failed; kept to report again", "message_id", t.msgID, "err", err)
+		return g.keepComplete(ctx, t)
 	}
 	if g.store == nil {
 		return nil
@@ -164,25 +171,50 @@ func (g *Gateway) moveToStore(t *tracked) error {
 			g.mu.Unlock()
 			continue // receipts came while it was written: write again
 		}
-		// Completed (and reported) while it was written: the stored entry gets the
-		// receipts it lacks, which removes it (its outcome, already reported, is
-		// not reported again).
-		var missing []int
-		for i := range t.ids {
-			if t.states[i] != 0 && e.States[i] == 0 {
-				missing = append(missing, i)
-			}
-		}
-		states, codes := append([]sms.State(nil), t.states...), append([]string(nil), t.codes...)
+		// Completed or expired while it was written: whoever reports it from memory
+		// finishes the stored copy, or this does when that report is already made.
+		reported := t.reported
+		t.stored = true
 		g.mu.Unlock()
-		for _, i := range missing {
-			if _, _, err := g.store.Receipt(g.ctx, t.carrier, t.ids[i], states[i], codes[i]); err != nil {
-				g.log.Error("smsgw: pending store failed removing a completed message; its deadline will fail it again",
-					"carrier", t.carrier, "message_id", t.msgID, "err", err)
-				return nil // reported already: the caller's send stands
-			}
+		if reported {
+			g.finishStored(t)
 		}
 		return nil
+	}
+}
+
+// keepComplete writes t, complete, to the store with a deadline timeoutRetry away,
+// for its sweeper to report; retried until ctx ends.
+func (g *Gateway) keepComplete(ctx context.Context, t *tracked) error {
+	g.mu.Lock()
+	e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
+		SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
+		Codes: append([]string(nil), t.codes...), Deadline: time.Now().Add(timeoutRetry), Tries: t.tries}
+	g.mu.Unlock()
+	for {
+		err := g.store.Add(g.ctx, e)
+		if err == nil {
+			return nil
+		}
+		if werr := sleep(ctx, storeRetry); werr != nil {
+			return errs.Wrap(errs.Unavailable, err, "smsgw: message %s sent but its outcome could be neither reported nor kept", t.msgID)
+		}
+	}
+}
+
+// reportedLocked records that t's outcome was reported from memory and says
+// whether its stored copy is to be finished.
+func (g *Gateway) reportedLocked(t *tracked) (finish bool) {
+	t.reported = true
+	return t.stored
+}
+
+// finishStored removes the stored copy of a message reported from memory. Should
+// that fail, the sweeper reports it once more.
+func (g *Gateway) finishStored(t *tracked) {
+	if err := g.store.Finish(g.ctx, t.carrier, t.tenant, t.msgID); err != nil {
+		g.log.Error("smsgw: pending store failed finishing a reported message; it will be reported again",
+			"carrier", t.carrier, "message_id", t.msgID, "err", err)
 	}
 }
 
@@ -246,14 +278,14 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 	ref, ok := g.pending[k]
 	if !ok && g.store != nil && r.Final {
 		g.mu.Unlock()
-		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
+		done, known, err := g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode, time.Now().Add(timeoutRetry))
 		if err == nil && !known {
 			// Look again, holding g.mu: the message may have moved from memory to
 			// the store meanwhile (moveToStore drops it from memory under g.mu, once
 			// the store has it), or be accepted later.
 			g.mu.Lock()
 			if ref, ok = g.pending[k]; !ok {
-				done, known, err = g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode)
+				done, known, err = g.store.Receipt(ctx, h.carrier, r.MessageID, r.State, r.ErrorCode, time.Now().Add(timeoutRetry))
 				if err != nil || known {
 					g.mu.Unlock()
 				}
@@ -263,7 +295,7 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 			return fmt.Errorf("smsgw: pending store: %w", err)
 		}
 		if known {
-			return h.reportStored(ctx, done, r.MessageID)
+			return h.reportStored(ctx, done)
 		}
 		// !known: g.mu is held again.
 	}
@@ -301,34 +333,33 @@ func (h *handler) Receipt(ctx context.Context, r sms.Receipt) error {
 	// (the SMSC's resent receipt finds neither the message in memory nor in the
 	// store). The chaos test caught that window.
 	g.mu.Lock()
-	if t := ref.t; !t.signaled && t.complete != nil {
+	t := ref.t
+	if !t.signaled && t.complete != nil {
 		t.signaled = true
 		close(t.complete)
 	}
+	finish := g.reportedLocked(t)
 	g.mu.Unlock()
+	if finish {
+		g.finishStored(t)
+	}
 	return nil
 }
 
-// reportStored reports a message the store completed (nil: not complete yet). If
-// Events fails, the message goes back to the store with part smscID not final, so
-// that the resent receipt completes it.
-func (h *handler) reportStored(ctx context.Context, done *PendingEntry, smscID string) error {
+// reportStored reports a message the store handed out complete (nil: not complete
+// yet), then finishes it. If Events fails, the store still holds it: the resent
+// receipt, or the sweeper at its redo time, hands it out again.
+func (h *handler) reportStored(ctx context.Context, done *PendingEntry) error {
 	if done == nil {
 		return nil
 	}
 	g := h.g
 	if err := g.report(ctx, done.Outcome()); err != nil {
-		back := done.normalized()
-		for i, id := range back.SMSCIDs {
-			if id == smscID {
-				back.States[i], back.Codes[i] = 0, ""
-			}
-		}
-		if aerr := g.store.Add(context.WithoutCancel(ctx), back); aerr != nil {
-			g.log.Error("smsgw: pending store failed putting back a message; its outcome is lost",
-				"message_id", done.MessageID, "err", aerr)
-		}
 		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
+	}
+	if err := g.store.Finish(context.WithoutCancel(ctx), done.Carrier, done.TenantID, done.MessageID); err != nil {
+		g.log.Error("smsgw: pending store failed finishing a reported message; it will be reported again",
+			"carrier", done.Carrier, "message_id", done.MessageID, "err", err)
 	}
 	return nil
 }
@@ -429,8 +460,9 @@ func (g *Gateway) sweepStore() (more bool, next time.Duration) {
 	if g.ctx.Err() != nil {
 		return false, storePoll
 	}
-	es, err := g.store.Expire(g.ctx, time.Now(), expireBatch)
-	for _, e := range es { // removed even when err is set
+	now := time.Now()
+	es, err := g.store.Expire(g.ctx, now, now.Add(timeoutRetry), expireBatch)
+	for _, e := range es { // handed out even when err is set
 		g.expireStored(e)
 	}
 	if err != nil {
@@ -455,26 +487,28 @@ func (g *Gateway) sweepStore() (more bool, next time.Duration) {
 	return false, min(max(time.Until(d), 0), storePoll)
 }
 
-// expireStored is expire for a message the store removed: when Events fails, it
-// goes back to the store with its deadline timeoutRetry later.
+// expireStored reports a message the store handed out at its deadline: the
+// receipt timeout, or, for a message complete but not finished (its reporter
+// crashed or failed), its outcome. Once reported it is finished; else the store
+// hands it out again timeoutRetry later.
 func (g *Gateway) expireStored(e PendingEntry) {
 	o := e.Outcome()
-	o.State, o.ErrorCode = sms.StateExpired, ReceiptTimeoutCode
-	g.log.Warn("smsgw: no final receipt within the carrier's receipt_timeout; message failed",
-		"carrier", e.Carrier, "message_id", e.MessageID, "smsc_ids", e.SMSCIDs)
-	e.Tries++
-	err := g.ev.Failed(g.ctx, o)
-	if err == nil {
+	if e.Complete() {
+		g.log.Info("smsgw: reporting a completed message again (its report was not confirmed)",
+			"carrier", e.Carrier, "message_id", e.MessageID, "tries", e.Tries)
+	} else {
+		o.State, o.ErrorCode = sms.StateExpired, ReceiptTimeoutCode
+		g.log.Warn("smsgw: no final receipt within the carrier's receipt_timeout; message failed",
+			"carrier", e.Carrier, "message_id", e.MessageID, "smsc_ids", e.SMSCIDs, "tries", e.Tries)
+	}
+	if err := g.report(g.ctx, o); err != nil {
+		g.log.Error("smsgw: outcome event failed; reported again later", "message_id", e.MessageID,
+			"tries", e.Tries, "retry_in", timeoutRetry, "err", err)
 		return
 	}
-	if e.Tries >= timeoutTries {
-		g.log.Error("smsgw: receipt-timeout event failed; lost", "message_id", e.MessageID, "tries", e.Tries, "err", err)
-		return
-	}
-	g.log.Error("smsgw: receipt-timeout event failed; retrying", "message_id", e.MessageID, "tries", e.Tries, "err", err)
-	e.Deadline = time.Now().Add(timeoutRetry)
-	if aerr := g.store.Add(context.WithoutCancel(g.ctx), e); aerr != nil {
-		g.log.Error("smsgw: pending store failed putting back a timed-out message; lost", "message_id", e.MessageID, "err", aerr)
+	if err := g.store.Finish(g.ctx, e.Carrier, e.TenantID, e.MessageID); err != nil && g.ctx.Err() == nil {
+		g.log.Error("smsgw: pending store failed finishing a reported message; it will be reported again",
+			"carrier", e.Carrier, "message_id", e.MessageID, "err", err)
 	}
 }
 
@@ -492,6 +526,12 @@ func (g *Gateway) expire(t *tracked) {
 	t.tries++
 	err := g.ev.Failed(g.ctx, o)
 	if err == nil {
+		g.mu.Lock()
+		finish := g.reportedLocked(t)
+		g.mu.Unlock()
+		if finish {
+			g.finishStored(t)
+		}
 		return
 	}
 	if t.tries >= timeoutTries || g.ctx.Err() != nil {

@@ -39,7 +39,9 @@ func Definition() fn.Definition {
 
 // Recorder applies message events to the store: concurrent events go to the store
 // together (message.Store.ApplyBatch), up to batchMax or batchDelay after the first,
-// so a busy record costs a transaction per batch, not per event.
+// so a busy record costs a transaction per batch, not per event. One batch is
+// written at a time (group commit): concurrent batches waited on each other's row
+// locks, and the events arriving meanwhile go together in the next.
 type Recorder struct {
 	store  message.Store
 	now    func() time.Time
@@ -53,7 +55,7 @@ const (
 
 // NewRecorder returns a Recorder over store.
 func NewRecorder(store message.Store, now func() time.Time) *Recorder {
-	return &Recorder{store: store, now: now, writes: batch.New(batchMax, batchDelay, store.ApplyBatch)}
+	return &Recorder{store: store, now: now, writes: batch.NewSerial(batchMax, batchDelay, 1, store.ApplyBatch)}
 }
 
 // Close writes what is waiting.

@@ -59,6 +59,8 @@ type Config struct {
 // Engine is billing's logic; the billing functions are thin wrappers around it.
 type Engine struct {
 	cfg     Config
+	// charges and settles write one batch at a time (group commit): concurrent
+	// batches waited on each other's locks.
 	charges *batch.Batcher[billing.Charge]
 	settles *batch.Batcher[billing.Settlement]
 	// recent holds the charges this engine recorded and has not settled yet, so the
@@ -118,8 +120,8 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, cards: map[cardVersion]billing.RateCard{}, recent: otter.Must(&otter.Options[chargeKey, billing.Charge]{
 		MaximumSize: recentCharges, ExpiryCalculator: otter.ExpiryWriting[chargeKey, billing.Charge](cfg.ReservationTTL)})}
-	e.charges = batch.New(256, time.Millisecond, cfg.Charges.Record)
-	e.settles = batch.New(256, time.Millisecond, cfg.Charges.Settle)
+	e.charges = batch.NewSerial(256, time.Millisecond, 1, cfg.Charges.Record)
+	e.settles = batch.NewSerial(256, time.Millisecond, 1, cfg.Charges.Settle)
 	return e, nil
 }
 

@@ -120,19 +120,22 @@ func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state 
 	if state == 0 {
 		return nil, false, errs.E(errs.Invalid, "postgres: pending sms receipt without a state")
 	}
+	// Found first without a transaction: a receipt for an id not stored (one that came
+	// before its submit_sm_resp was handled) costs one round trip. The rows are
+	// locked, and the part looked for again, inside the transaction.
+	var tenantID, messageID string
+	err := s.db.pool.QueryRow(ctx, `SELECT tenant_id, message_id FROM sms_pending WHERE carrier = $1 AND smsc_id = $2`,
+		carrier, smscID).Scan(&tenantID, &messageID)
+	if err == pgx.ErrNoRows {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap(err, "postgres: find pending sms %s", smscID)
+	}
 	var done *smsgw.PendingEntry
 	known := false
-	err := s.db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		done, known = nil, false
-		var tenantID, messageID string
-		err := tx.QueryRow(ctx, `SELECT tenant_id, message_id FROM sms_pending WHERE carrier = $1 AND smsc_id = $2`,
-			carrier, smscID).Scan(&tenantID, &messageID)
-		if err == pgx.ErrNoRows {
-			return nil
-		}
-		if err != nil {
-			return wrap(err, "postgres: find pending sms %s", smscID)
-		}
 		rs, err := lockMessage(ctx, tx, carrier, tenantID, messageID)
 		if err != nil {
 			return err

@@ -151,9 +151,12 @@ type Gateway struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // dialers and the sweeper
 
-	timeouts  map[string]time.Duration // carrier → receipt_timeout
-	wake      chan struct{}            // a deadline earlier than the sweeper's timer was queued
-	sweepDone chan struct{}            // closed when the sweeper returns
+	timeouts map[string]time.Duration // carrier → receipt_timeout
+	wake     chan struct{}            // a deadline earlier than the sweeper's timer was queued
+	// storeWritten tells the sweeper the store may have an earlier deadline than it
+	// last read (a message moved there, or an outcome left for its redo time).
+	storeWritten atomic.Bool
+	sweepDone    chan struct{} // closed when the sweeper returns
 
 	mu      sync.Mutex
 	pending map[string]partRef // carrier + "\x00" + SMSC id

@@ -161,10 +161,7 @@ func (g *Gateway) moveToStore(t *tracked) error {
 		if !t.gone && slices.Equal(e.States, t.states) {
 			g.forgetLocked(t) // the store has it now
 			g.mu.Unlock()
-			select { // the sweeper re-reads the store's next deadline
-			case g.wake <- struct{}{}:
-			default:
-			}
+			g.storeChanged()
 			return nil
 		}
 		if !t.gone {
@@ -194,11 +191,21 @@ func (g *Gateway) keepComplete(ctx context.Context, t *tracked) error {
 	for {
 		err := g.store.Add(g.ctx, e)
 		if err == nil {
+			g.storeChanged()
 			return nil
 		}
 		if werr := sleep(ctx, storeRetry); werr != nil {
 			return errs.Wrap(errs.Unavailable, err, "smsgw: message %s sent but its outcome could be neither reported nor kept", t.msgID)
 		}
+	}
+}
+
+// storeChanged makes the sweeper read the store's next deadline again.
+func (g *Gateway) storeChanged() {
+	g.storeWritten.Store(true)
+	select {
+	case g.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -355,6 +362,7 @@ func (h *handler) reportStored(ctx context.Context, done *PendingEntry) error {
 	}
 	g := h.g
 	if err := g.report(ctx, done.Outcome()); err != nil {
+		g.storeChanged() // its redo time may be the store's earliest deadline now
 		return fmt.Errorf("smsgw: outcome event for %s: %w", done.MessageID, err)
 	}
 	if err := g.store.Finish(context.WithoutCancel(ctx), done.Carrier, done.TenantID, done.MessageID); err != nil {
@@ -408,6 +416,7 @@ func (g *Gateway) sweep() {
 	defer close(g.sweepDone)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var storeDue time.Time // when to ask the store again (zero: at once)
 	for {
 		var expired []*tracked
 		wait := time.Duration(-1) // nothing queued
@@ -431,12 +440,18 @@ func (g *Gateway) sweep() {
 			continue // expire took time: look again before sleeping
 		}
 		if g.store != nil {
-			more, next := g.sweepStore()
-			if more {
-				continue
+			// The store is asked when its own deadline comes or it changed, not on
+			// every wake for a deadline in memory: that would be two queries per
+			// message when receipts come fast.
+			if g.storeWritten.Swap(false) || !now.Before(storeDue) {
+				more, next := g.sweepStore()
+				if more {
+					continue
+				}
+				storeDue = time.Now().Add(next)
 			}
-			if wait < 0 || next < wait {
-				wait = next
+			if next := time.Until(storeDue); wait < 0 || next < wait {
+				wait = max(next, 0)
 			}
 		}
 		var fire <-chan time.Time

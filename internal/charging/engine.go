@@ -58,7 +58,7 @@ type Config struct {
 
 // Engine is billing's logic; the billing functions are thin wrappers around it.
 type Engine struct {
-	cfg     Config
+	cfg Config
 	// charges and settles write one batch at a time (group commit): concurrent
 	// batches waited on each other's locks.
 	charges *batch.Batcher[billing.Charge]

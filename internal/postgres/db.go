@@ -44,6 +44,17 @@ func WithClock(now func() time.Time) Option {
 // defaultMaxConns is the pool size when the URL sets no pool_max_conns.
 const defaultMaxConns = 16
 
+// planCacheMode is the sessions' plan_cache_mode unless the URL sets one: every
+// execution is planned for its own parameters and the tables as they are then. The
+// batch statements join an unnest of keys to tables that grow by the minute, and
+// the generic plan PostgreSQL keeps for a prepared statement after five executions
+// was chosen while a table was nearly empty (a hash join over a sequential scan).
+// It stayed until the next ANALYZE — with autovacuum off, for good: the settle
+// UPDATE and the message record's lock and update scanned the whole table, 40–60 ms
+// a statement at 25,000 rows (auto_explain during a 250/s run), and the platform
+// fell further behind every minute. Planning each execution costs far less.
+const planCacheMode = "force_custom_plan"
+
 // Open connects to the database at url (a postgres:// URL or key=value DSN; pool
 // settings such as pool_max_conns go in it) and checks the connection. It does not
 // migrate: call Migrate.
@@ -57,6 +68,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		// message-record deliveries share the pool: BenchmarkSendMessage/postgres runs
 		// faster with more; pool_max_conns in the URL still decides.
 		cfg.MaxConns = defaultMaxConns
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = planCacheMode
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

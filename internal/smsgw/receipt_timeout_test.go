@@ -250,3 +250,26 @@ func TestStoredOutcomeOutlivesItsReporter(t *testing.T) {
 		t.Fatalf("still pending after its report: %v %v", ok, err)
 	}
 }
+
+// A message whose receipts all came before Send finished is reported by Send
+// itself; when that report fails, the store keeps the complete message for its
+// sweeper (it used to be logged as lost).
+func TestOutcomeReportedBySendIsKeptWhenItsReportFails(t *testing.T) {
+	t.Parallel()
+	store := NewMemPending()
+	g := &Gateway{ev: &deliveredFails{recorder: newRecorder()}, log: testLogger(), store: store, ctx: context.Background(),
+		pending: map[string]partRef{}, timeouts: map[string]time.Duration{"c": time.Hour}, wake: make(chan struct{}, 1)}
+	tr := &tracked{tenant: "t1", msgID: "m1", carrier: "c", ids: []string{"a", "b"},
+		states: []sms.State{sms.StateDelivered, sms.StateDelivered}, codes: []string{"", ""}, finals: 2, complete: make(chan struct{})}
+	before := time.Now()
+	if err := g.finishSend(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	es, err := store.Expire(context.Background(), before.Add(timeoutRetry+time.Second), before.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].MessageID != "m1" || !es[0].Complete() || es[0].Outcome().State != sms.StateDelivered {
+		t.Fatalf("kept %+v, want m1 complete and delivered", es)
+	}
+}

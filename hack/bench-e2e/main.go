@@ -34,6 +34,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 func main() {
@@ -425,15 +427,7 @@ func cleanRedis(redisURL, prefix string) {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			c.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		c.Unlink(ctx, batch...)
+	if err := testenv.UnlinkPrefix(ctx, c, prefix); err != nil {
+		say("cleaning Redis keys under %s: %v", prefix, err)
 	}
 }

@@ -108,12 +108,14 @@ func entry(carrier, tenantID, messageID string, rs []pendingRow) smsgw.PendingEn
 	return e
 }
 
-// handOut moves a message's deadline to redo (and, expiring, counts the try).
-func handOut(ctx context.Context, tx pgx.Tx, carrier, tenantID, messageID string, redo time.Time, try int) error {
+// handOut moves e's deadline to redo (and, expiring, counts the try), in the
+// table and in e.
+func handOut(ctx context.Context, tx pgx.Tx, e *smsgw.PendingEntry, redo time.Time, try int) error {
+	e.Deadline, e.Tries = redo.UTC().Truncate(time.Microsecond), e.Tries+try
 	_, err := tx.Exec(ctx, `UPDATE sms_pending SET deadline = $4, tries = tries + $5
 		WHERE carrier = $1 AND tenant_id = $2 AND message_id = $3`,
-		carrier, tenantID, messageID, redo.UTC().Truncate(time.Microsecond), try)
-	return wrap(err, "postgres: hand out pending sms %s", messageID)
+		e.Carrier, e.TenantID, e.MessageID, e.Deadline, try)
+	return wrap(err, "postgres: hand out pending sms %s", e.MessageID)
 }
 
 func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state sms.State, errorCode string, redo time.Time) (*smsgw.PendingEntry, bool, error) {
@@ -150,23 +152,18 @@ func (s *SMSPending) Receipt(ctx context.Context, carrier, smscID string, state 
 			return nil // expired: its outcome is the receipt timeout
 		}
 		if rs[mine].state == nil {
-			st := int16(state)
-			rs[mine].state, rs[mine].code = &st, errorCode
 			e.States[rs[mine].part], e.Codes[rs[mine].part] = state, errorCode
 			if _, err := tx.Exec(ctx, `UPDATE sms_pending SET state = $3, error_code = $4 WHERE carrier = $1 AND smsc_id = $2`,
-				carrier, smscID, st, errorCode); err != nil {
+				carrier, smscID, int16(state), errorCode); err != nil {
 				return wrap(err, "postgres: record sms receipt %s", smscID)
 			}
-		} else if len(rs) < rs[0].parts || !e.Complete() {
-			return nil // a duplicate
 		}
-		if len(rs) < rs[0].parts || !e.Complete() {
+		if !e.Complete() { // a part missing or still open (a duplicate changes nothing)
 			return nil
 		}
-		if err := handOut(ctx, tx, carrier, tenantID, messageID, redo, 0); err != nil {
+		if err := handOut(ctx, tx, &e, redo, 0); err != nil {
 			return err
 		}
-		e.Deadline = redo.UTC().Truncate(time.Microsecond)
 		done = &e
 		return nil
 	})
@@ -210,11 +207,9 @@ func (s *SMSPending) Expire(ctx context.Context, now, redo time.Time, limit int)
 			if e.Deadline.After(now) {
 				return nil // handed out by another sweeper, or added back, meanwhile
 			}
-			if err := handOut(ctx, tx, m.carrier, m.tenantID, m.messageID, redo, 1); err != nil {
+			if err := handOut(ctx, tx, &e, redo, 1); err != nil {
 				return err
 			}
-			e.Tries++
-			e.Deadline = redo.UTC().Truncate(time.Microsecond)
 			out = append(out, e)
 			return nil
 		})

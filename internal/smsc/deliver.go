@@ -33,11 +33,7 @@ func wantsReceipt(rd byte, oc outcome) bool {
 
 func (s *Server) scheduleReceipt(sub Submitted, oc outcome) {
 	s.spawn(func() {
-		t := time.NewTimer(s.cfg.ReceiptDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
+		if !s.pause(s.cfg.ReceiptDelay) {
 			return
 		}
 		s.deliverLogged(&delivery{systemID: sub.SystemID, p: s.receiptPDU(sub, oc, time.Now())})
@@ -59,13 +55,21 @@ func (s *Server) deliverLogged(d *delivery) {
 		}
 		s.log.Info("smsc receipt refused for now; sending it again", "system_id", d.systemID, "try", try,
 			"after", s.cfg.RedeliverAfter, "err", err)
-		t := time.NewTimer(s.cfg.RedeliverAfter)
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
-			t.Stop()
+		if !s.pause(s.cfg.RedeliverAfter) {
 			return
 		}
+	}
+}
+
+// pause waits d; false when the server closed first.
+func (s *Server) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
 	}
 }
 

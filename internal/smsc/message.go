@@ -1,7 +1,6 @@
 package smsc
 
 import (
-	"cmp"
 	"encoding/binary"
 	"slices"
 	"time"
@@ -162,7 +161,7 @@ func (s *Server) record(systemID string, p *pdu.SubmitSM, body []byte) (Submitte
 	sub.Stat = oc.stat
 	s.submitted = append(s.submitted, sub)
 	s.messages.add(sub)
-	if keep := cmp.Or(s.cfg.Keep, DefaultKeep); len(s.submitted) > keep {
+	if keep := s.cfg.Keep; len(s.submitted) > keep {
 		s.submitted = slices.Clone(s.submitted[len(s.submitted)-keep/2:])
 		s.messages.forgetOldest(len(s.messages.msgs) - keep/2)
 	}

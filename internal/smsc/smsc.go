@@ -194,6 +194,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RedeliverTries == 0 {
 		cfg.RedeliverTries = 10
 	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = DefaultKeep
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

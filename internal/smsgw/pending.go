@@ -183,14 +183,11 @@ func (m *MemPending) Receipt(ctx context.Context, carrier, smscID string, state 
 	if p.e.Tries > 0 {
 		return nil, true, nil // expired: its outcome is the receipt timeout
 	}
-	part := slices.Index(p.e.SMSCIDs, smscID)
-	if p.e.States[part] == 0 {
+	if part := slices.Index(p.e.SMSCIDs, smscID); p.e.States[part] == 0 {
 		p.e.States[part], p.e.Codes[part] = state, errorCode
-	} else if !p.e.Complete() {
-		return nil, true, nil // a duplicate
 	}
 	if !p.e.Complete() {
-		return nil, true, nil
+		return nil, true, nil // parts still open (a duplicate changes nothing)
 	}
 	p.e.Deadline = redo.UTC().Truncate(time.Microsecond)
 	done := p.e.normalized()

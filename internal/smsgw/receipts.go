@@ -149,9 +149,7 @@ func (g *Gateway) moveToStore(t *tracked) error {
 			g.mu.Unlock()
 			return nil // completed or expired before it was written
 		}
-		e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
-			SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
-			Codes: append([]string(nil), t.codes...), Deadline: t.deadline, Tries: t.tries}
+		e := t.entryLocked(t.deadline)
 		g.mu.Unlock()
 		if err := g.store.Add(g.ctx, e); err != nil {
 			g.log.Error("smsgw: pending store failed; retrying", "carrier", t.carrier, "message_id", t.msgID, "err", err)
@@ -184,9 +182,7 @@ func (g *Gateway) moveToStore(t *tracked) error {
 // for its sweeper to report; retried until ctx ends.
 func (g *Gateway) keepComplete(ctx context.Context, t *tracked) error {
 	g.mu.Lock()
-	e := PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
-		SMSCIDs: append([]string(nil), t.ids...), States: append([]sms.State(nil), t.states...),
-		Codes: append([]string(nil), t.codes...), Deadline: time.Now().Add(timeoutRetry), Tries: t.tries}
+	e := t.entryLocked(time.Now().Add(timeoutRetry))
 	g.mu.Unlock()
 	for {
 		err := g.store.Add(g.ctx, e)
@@ -198,6 +194,13 @@ func (g *Gateway) keepComplete(ctx context.Context, t *tracked) error {
 			return errs.Wrap(errs.Unavailable, err, "smsgw: message %s sent but its outcome could be neither reported nor kept", t.msgID)
 		}
 	}
+}
+
+// entryLocked is t as the store keeps it, with deadline; g.mu is held.
+func (t *tracked) entryLocked(deadline time.Time) PendingEntry {
+	return PendingEntry{Carrier: t.carrier, TenantID: t.tenant, MessageID: t.msgID,
+		SMSCIDs: slices.Clone(t.ids), States: slices.Clone(t.states), Codes: slices.Clone(t.codes),
+		Deadline: deadline, Tries: t.tries}
 }
 
 // storeChanged makes the sweeper read the store's next deadline again.

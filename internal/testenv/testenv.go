@@ -102,31 +102,40 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	prefix := UniqueName("catalyst_test") + ":"
 	t.Cleanup(func() {
 		defer client.Close()
-		// A benchmark leaves tens of thousands of keys: they go a thousand per UNLINK,
-		// not one round trip each (which outlasted the deadline and failed the run).
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		var batch []string
-		flush := func() {
-			if len(batch) > 0 {
-				if err := client.Unlink(ctx, batch...).Err(); err != nil {
-					t.Errorf("clean redis keys under %s: %v", prefix, err)
-				}
-				batch = batch[:0]
-			}
-		}
-		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			if batch = append(batch, iter.Val()); len(batch) == 1000 {
-				flush()
-			}
-		}
-		flush()
-		if err := iter.Err(); err != nil {
+		if err := UnlinkPrefix(ctx, client, prefix); err != nil {
 			t.Errorf("clean redis prefix %s: %v", prefix, err)
 		}
 	})
 	return client, prefix
+}
+
+// UnlinkPrefix deletes every key under prefix, a thousand per UNLINK: a benchmark
+// or a load run leaves hundreds of thousands, and one round trip per key outlasted
+// any sensible deadline.
+func UnlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	var batch []string
+	unlink := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.Unlink(ctx, batch...).Err()
+		batch = batch[:0]
+		return err
+	}
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			if err := unlink(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := unlink(); err != nil {
+		return err
+	}
+	return iter.Err()
 }
 
 // String describes where tests run, for logs.

@@ -82,9 +82,10 @@ func checkCurrency(op, code string) error {
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // newReservation checks Reserve's argument and returns the reservation as it is
-// stored: created now, expiring at r.ExpiresAt or now+DefaultTTL, reserved, nothing
-// charged, Amount normalized. An ExpiresAt in the past is accepted: the reservation
-// is at once in Expired, and the caller releases it.
+// stored: created at r.CreatedAt (the caller's clock, which also dates the charge and
+// its month; now when unset), expiring at r.ExpiresAt or CreatedAt+DefaultTTL,
+// reserved, nothing charged, Amount normalized. An ExpiresAt in the past is accepted:
+// the reservation is at once in Expired, and the caller releases it.
 func newReservation(r Reservation, now time.Time) (Reservation, error) {
 	const op = "reserve"
 	if err := checkTenant(op, r.TenantID); err != nil {
@@ -100,7 +101,10 @@ func newReservation(r Reservation, now time.Time) (Reservation, error) {
 		return r, err
 	}
 	r.Amount = ledger.Normalize(r.Amount)
-	r.CreatedAt = stamp(now)
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	r.CreatedAt = stamp(r.CreatedAt)
 	if r.ExpiresAt.IsZero() {
 		r.ExpiresAt = r.CreatedAt.Add(DefaultTTL)
 	}

@@ -257,6 +257,14 @@ func testReserve(t *testing.T, f *fixture) {
 	}
 	f.reserve(t, "t1", "zero", "0", wallet.Done)
 	f.wantAccount(t, "t1", "10", "3.5")
+	// The caller's clock dates the reservation (and so its charge's month), not the
+	// wallet's: a charge made in November stays November's whatever the wallet's clock.
+	nov := time.Date(2026, 11, 30, 23, 59, 59, 999_999_999, time.FixedZone("UTC+14", 14*3600))
+	r3, err := f.w.Reserve(f.ctx, wallet.Reservation{ID: "r3", TenantID: "t1", Currency: "EUR", Amount: D("1"), CreatedAt: nov})
+	if err != nil || !r3.Reservation.CreatedAt.Equal(stamp(nov)) || r3.Reservation.CreatedAt.Location() != time.UTC ||
+		!r3.Reservation.ExpiresAt.Equal(stamp(nov).Add(wallet.DefaultTTL)) {
+		t.Fatalf("reservation dated by its caller = %+v, %v; want created %s", r3.Reservation, err, stamp(nov))
+	}
 }
 
 func testReserveInsufficient(t *testing.T, f *fixture) {

@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/catalyst
 
-.PHONY: run test test-chaos build manifests bench bench-soak lint fmt clean
+.PHONY: run test test-clock test-chaos build manifests bench bench-soak lint fmt clean
 
 ## run: start the whole platform in one process (embedded Kafka, in-memory stores);
 ## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml"
@@ -12,6 +12,12 @@ run: build
 ## test: every test against real PostgreSQL and Redis (started if none answer)
 test:
 	hack/test.sh
+
+## test-clock: every test with the clocks moved — a throwaway PostgreSQL whose clock
+## reads a year's last minute, and the tests' time zone 14 hours east of UTC — so a test
+## that depends on the real date, the database's clock or the time zone fails
+test-clock:
+	CATALYST_TEST_FAKETIME="$${CATALYST_TEST_FAKETIME:-2027-12-31 23:59:30}" TZ="$${TZ_UNDER_TEST:-Pacific/Kiritimati}" hack/test.sh
 
 ## test-chaos: the pipeline under load while it is hurt (tests/chaos_test.go; three
 ## seeds, CATALYST_CHAOS_SEEDS=1,2,3 to choose)

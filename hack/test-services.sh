@@ -5,6 +5,11 @@
 #   - otherwise localhost (127.0.0.1:5432 trust auth, 127.0.0.1:6379) if it answers;
 #   - otherwise a throwaway server started from the installed binaries in a temporary
 #     directory, on a free port, stopped by hack/test.sh when the tests end.
+#   - CATALYST_TEST_FAKETIME="2027-12-31 23:59:30": a throwaway PostgreSQL whose clock
+#     reads that date (Debian's faketime, as an offset), so a test that leans on the
+#     database's now() instead of the injected clock fails (make test-clock). Redis
+#     keeps the real time: libfaketime breaks its jemalloc, and Redis TIME is only the
+#     production rate limiter's clock (tests inject theirs).
 set -euo pipefail
 
 say() { echo "make test: $*" >&2; }
@@ -22,6 +27,17 @@ install() {
   fi
 }
 
+# Servers run under faketime when CATALYST_TEST_FAKETIME is set.
+clock=()
+if [ -n "${CATALYST_TEST_FAKETIME:-}" ]; then
+  command -v faketime >/dev/null 2>&1 || install faketime
+  # An offset, not an absolute start: every process PostgreSQL forks then agrees on
+  # the time, and pg_ctl's wait sees the server it started.
+  offset=$(( $(date -ud "$CATALYST_TEST_FAKETIME" +%s) - $(date +%s) ))
+  clock=(env DONT_FAKE_MONOTONIC=1 faketime -f "$(printf %+d "$offset")s")
+  say "starting a throwaway PostgreSQL whose clock reads $CATALYST_TEST_FAKETIME"
+fi
+
 pg_answers() { # $1 = URL
   command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1
 }
@@ -32,7 +48,7 @@ redis_answers() { # $1 = URL
 
 # --- PostgreSQL -------------------------------------------------------------------
 db_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
-if pg_answers "$db_url"; then
+if [ ${#clock[@]} = 0 ] && pg_answers "$db_url"; then
   say "PostgreSQL answers at ${db_url%%\?*}; using it"
 else
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
@@ -47,7 +63,12 @@ else
   if [ "$(id -u)" = 0 ]; then chown -R postgres "$state_dir"; runas=(runuser -u postgres --); fi
   say "PostgreSQL does not answer at ${db_url%%\?*}; starting a throwaway one on 127.0.0.1:$port in $data"
   "${runas[@]}" "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null
-  "${runas[@]}" "$bindir/pg_ctl" -D "$data" -o "-p $port -k $data -c listen_addresses=127.0.0.1" -l "$data/log" -w start >/dev/null
+  if [ ${#clock[@]} = 0 ]; then
+    "${runas[@]}" "$bindir/pg_ctl" -D "$data" -o "-p $port -k $data -c listen_addresses=127.0.0.1" -l "$data/log" -w start >/dev/null
+  else # pg_ctl's wait compares its clock with the server's pid file: start the server itself
+    "${runas[@]}" setsid "${clock[@]}" "$bindir/postgres" -D "$data" -p "$port" -k "$data" -c listen_addresses=127.0.0.1 >"$data/log" 2>&1 </dev/null &
+    for _ in $(seq 100); do "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
+  fi
   echo "$bindir/pg_ctl -D $data -m immediate stop" >> "$state_dir/stop"
   [ "$(id -u)" = 0 ] && sed -i "\$s#^#runuser -u postgres -- #" "$state_dir/stop"
   db_url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"

@@ -184,7 +184,7 @@ func (s *Server) emitAlerts(ctx context.Context, tenantID string, a charging.Ale
 		return
 	}
 	emit := func(typ string, data any) {
-		e, err := catalog.New(typ, EventSource, data, map[string]string{catalog.ExtTenantID: tenantID, catalog.ExtPartitionKey: tenantID})
+		e, err := catalog.NewAt(s.opts.Now(), typ, EventSource, data, map[string]string{catalog.ExtTenantID: tenantID, catalog.ExtPartitionKey: tenantID})
 		if err == nil {
 			err = s.opts.Emitter.Emit(ctx, e)
 		}

@@ -135,7 +135,7 @@ func (s *Server) emitRequested(r *http.Request, req channel.Request) (string, er
 		return "", errs.Wrap(errs.Internal, err, "message id")
 	}
 	data := catalog.MessageRequested{MessageID: id.String(), TenantID: t.ID, Channel: req.Channel, To: req.To, From: req.From, Content: req.Content, Options: req.Options}
-	e, err := catalog.New(catalog.MessageRequestedType, EventSource, data, map[string]string{
+	e, err := catalog.NewAt(s.opts.Now(), catalog.MessageRequestedType, EventSource, data, map[string]string{
 		"tenantid": t.ID, "channel": req.Channel, "messageid": data.MessageID, "partitionkey": data.MessageID,
 	})
 	if err != nil {

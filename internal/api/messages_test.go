@@ -40,6 +40,9 @@ func TestSendMessageEmitsOneValidEvent(t *testing.T) {
 	if !strings.Contains(string(e.Data()), `"to":"+447911123456"`) {
 		t.Errorf("the address is not normalised to E.164 in %s", e.Data())
 	}
+	if !e.Time().Equal(*a.now) { // the firewall screens it, and the record files it, at this time
+		t.Errorf("event time %s, want the API's clock %s", e.Time(), *a.now)
+	}
 	a.record(t)
 	status, _, m := a.do(t, "GET", "/api/v1/messages/"+id, acme.key, nil)
 	if status != http.StatusOK || m["status"] != "accepted" || len(m["history"].([]any)) != 1 {

@@ -165,6 +165,13 @@ func pointer(tokens []string) string {
 // to another extension and ext has none, New sets it from that extension. It returns
 // the zero Event and Validate's error when the result breaks the catalogue.
 func New(typ, source string, data any, ext map[string]string) (event.Event, error) {
+	return NewAt(time.Now(), typ, source, data, ext)
+}
+
+// NewAt is New with the event's time given: a producer with an injected clock dates
+// its events by it, since consumers act at the event's time (the firewall screens a
+// request at it, the message record files a status under it).
+func NewAt(at time.Time, typ, source string, data any, ext map[string]string) (event.Event, error) {
 	entry, ok := lookup(typ)
 	if !ok {
 		return event.Event{}, unknownType(typ)
@@ -185,7 +192,7 @@ func New(typ, source string, data any, ext map[string]string) (event.Event, erro
 	e.SetID(uuid.NewString())
 	e.SetType(typ)
 	e.SetSource(source)
-	e.SetTime(time.Now().UTC())
+	e.SetTime(at.UTC())
 	e.SetDataSchema(DataSchemaURI(typ))
 	e.SetDataContentType(event.ApplicationJSON)
 	e.DataEncoded = raw

@@ -66,7 +66,13 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending,
 		Billing: engine, Firewall: wall}
 	if sink := os.Getenv("K_SINK"); sink != "" { // set by a Knative SinkBinding
-		deps.Emitter = &broker.HTTPEmitter{URL: sink}
+		// The platform token (from the catalyst-platform Secret) lets the ingress take
+		// the platform's own event types (delivered, failed, inbound …) from this pod.
+		token := os.Getenv("CATALYST_PLATFORM_TOKEN")
+		if err := broker.CheckPlatformToken(token); err != nil {
+			return err
+		}
+		deps.Emitter = &broker.HTTPEmitter{URL: sink, Token: token}
 	}
 	f, err := def.New(deps)
 	if err != nil {

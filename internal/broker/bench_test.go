@@ -55,6 +55,7 @@ func postPings(b *testing.B, url string, n int) {
 				}
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(`{"n":1}`)))
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+testenv.PlatformToken)
 				req.Header.Set("ce-specversion", "1.0")
 				req.Header.Set("ce-id", fmt.Sprintf("ping-%d", i))
 				req.Header.Set("ce-type", echo.PingType)

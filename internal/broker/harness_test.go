@@ -77,13 +77,20 @@ func startRuntime(t testing.TB, extra string) *harness {
 // startRuntimeOn is startRuntime on the given Kafka.
 func startRuntimeOn(t testing.TB, extra string, kafka KafkaConfig) *harness {
 	t.Helper()
+	return startRuntimeWith(t, extra, kafka, IngressAuth{PlatformToken: testenv.PlatformToken})
+}
+
+// startRuntimeWith is startRuntimeOn with the ingress's credentials.
+func startRuntimeWith(t testing.TB, extra string, kafka KafkaConfig, auth IngressAuth) *harness {
+	t.Helper()
 	set := manifest.NewSet()
 	if err := set.LoadYAML("test.yaml", []byte(baseManifests+"\n---\n"+extra)); err != nil {
 		t.Fatal(err)
 	}
 	promReg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
-	rt, err := New(ctx, Options{Manifests: set, Registry: testRegistry(t), Kafka: kafka, Registerer: promReg, Logger: testLogger(t)})
+	rt, err := New(ctx, Options{Manifests: set, Registry: testRegistry(t), Kafka: kafka, Registerer: promReg, Logger: testLogger(t),
+		Ingress: auth})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -106,10 +113,11 @@ func startRuntimeOn(t testing.TB, extra string, kafka KafkaConfig) *harness {
 	return &harness{rt: rt, ingress: srv, reg: promReg, stop: stop}
 }
 
-// post sends e to the catalyst/default broker in binary mode and returns the status.
+// post sends e to the catalyst/default broker in binary mode, with the platform
+// token, and returns the status.
 func (h *harness) post(t testing.TB, e event.Event) int {
 	t.Helper()
-	return testenv.Post(t, h.ingress.URL+"/catalyst/default", e)
+	return testenv.PostAs(t, h.ingress.URL+"/catalyst/default", testenv.PlatformToken, e)
 }
 
 func readAll(resp *http.Response) string {

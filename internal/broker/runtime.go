@@ -54,6 +54,9 @@ type Options struct {
 	// member to be expired. Each process sharing a group needs its own (a pod's
 	// name); empty keeps dynamic membership.
 	InstanceID string
+	// Ingress says who may post which events to the HTTP ingress; its zero value
+	// refuses every request.
+	Ingress IngressAuth
 }
 
 // Runtime is a running broker plane. It is an http.Handler: the ingress.

@@ -74,6 +74,7 @@ func TestIngressStatuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer "+testenv.PlatformToken)
 			if tc.contentType != "" {
 				req.Header.Set("Content-Type", tc.contentType)
 			}

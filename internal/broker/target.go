@@ -86,6 +86,7 @@ func (t *functionTarget) send(ctx context.Context, e *event.Event) (o outcome) {
 type httpTarget struct {
 	url    string
 	client *http.Client
+	token  string // sent as Authorization: Bearer when set (HTTPEmitter's platform token)
 }
 
 func (t *httpTarget) String() string { return t.url }
@@ -97,6 +98,9 @@ func (t *httpTarget) send(ctx context.Context, e *event.Event) outcome {
 	}
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(e), req); err != nil {
 		return outcome{Status: http.StatusInternalServerError, Err: fmt.Errorf("encode request: %w", err)}
+	}
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
@@ -176,6 +180,9 @@ func (t *topicTarget) send(ctx context.Context, e *event.Event) outcome {
 type HTTPEmitter struct {
 	URL    string
 	Client *http.Client // nil: a client with a 30s timeout
+	// Token is the platform token (CATALYST_PLATFORM_TOKEN), presented as
+	// Authorization: Bearer: the ingress stores the platform's own types only with it.
+	Token string
 }
 
 // Emit posts e; a non-2xx answer is an error with the status's errs code.
@@ -184,7 +191,7 @@ func (h *HTTPEmitter) Emit(ctx context.Context, e event.Event) error {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	o := (&httpTarget{url: h.URL, client: client}).send(ctx, &e)
+	o := (&httpTarget{url: h.URL, client: client, token: h.Token}).send(ctx, &e)
 	if o.ok() {
 		return nil
 	}

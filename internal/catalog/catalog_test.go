@@ -183,3 +183,31 @@ func TestChannelEnumsAgree(t *testing.T) {
 		t.Errorf("message.requested channel enum %v, Channels() %v", got, Channels())
 	}
 }
+
+// TestIntegratorsMayPost pins which types an API key may post to the ingress: adding
+// integrators to a platform type's producers must be a deliberate, reviewed change.
+func TestIntegratorsMayPost(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, e := range Entries() {
+		if e.PostedBy() == PostedByIntegrators {
+			got = append(got, e.Type)
+		}
+	}
+	if want := []string{DiagnosticsPingType, MessageRequestedType}; !slices.Equal(got, want) {
+		t.Errorf("types integrators may post: %v, want %v", got, want)
+	}
+	for typ, want := range map[string]bool{
+		MessageRequestedType:        true,
+		BillingAuthorizedType:       false,
+		MessageDeliveredType:        false,
+		MessageFailedType:           false,
+		MessageScreenedType:         false,
+		"io.catalyst.not.catalogued": false,
+		"com.acme.order.created":     true,
+	} {
+		if got := IntegratorsMayPost(typ); got != want {
+			t.Errorf("IntegratorsMayPost(%s) = %v, want %v", typ, got, want)
+		}
+	}
+}

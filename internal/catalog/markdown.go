@@ -38,6 +38,7 @@ func Markdown() []byte {
 		fmt.Fprintf(&b, "- Required extensions: %s\n", extensionList(e))
 		fmt.Fprintf(&b, "- Producers: %s\n", names(e.Producers))
 		fmt.Fprintf(&b, "- Consumers: %s\n", names(e.Consumers))
+		fmt.Fprintf(&b, "- Posted to the broker ingress by: %s\n", postedBy(e))
 		fmt.Fprintf(&b, "- Data schema: `%s`\n\n", DataSchemaURI(e.Type))
 		schema, err := Schema(e.Type)
 		if err != nil {
@@ -46,6 +47,14 @@ func Markdown() []byte {
 		fmt.Fprintf(&b, "```json\n%s\n```\n", schema)
 	}
 	return b.Bytes()
+}
+
+// postedBy says who the ingress accepts the type from (docs/integrators.md).
+func postedBy(e Entry) string {
+	if e.PostedBy() == PostedByIntegrators {
+		return "integrators (an API key of the event's `tenantid`) and the platform"
+	}
+	return "the platform only (its platform token); integrators' API keys are refused"
 }
 
 func status(e Entry) string {

@@ -50,6 +50,11 @@ type Config struct {
 	// AdminToken authorises the tenant admin API (CATALYST_ADMIN_TOKEN); empty
 	// generates one and prints it.
 	AdminToken string
+	// PlatformToken is the platform's credential at the broker ingress
+	// (CATALYST_PLATFORM_TOKEN): function pods posting the platform's own event types
+	// present it. Empty: those types are accepted only from the functions running
+	// in-process, never over HTTP.
+	PlatformToken string
 	// DatabaseURL and RedisURL switch stores from in-memory to PostgreSQL and Redis.
 	DatabaseURL string
 	RedisURL    string
@@ -99,6 +104,9 @@ type Platform struct {
 // listens on the ingress and API addresses. Serve runs it.
 func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	cfg = withDefaults(cfg)
+	if err := broker.CheckPlatformToken(cfg.PlatformToken); err != nil {
+		return nil, err
+	}
 	reg, err := functions.Registry()
 	if err != nil {
 		return nil, err
@@ -161,6 +169,8 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		FunctionsOverHTTP: cfg.Unfused,
 		MaxInFlight:       cfg.MaxInFlight,
 		InstanceID:        cfg.InstanceID,
+		// Integrators post with their API keys; pods with the platform token.
+		Ingress: broker.IngressAuth{PlatformToken: cfg.PlatformToken, Tenants: st.Tenants},
 	})
 	if err != nil {
 		if sandbox != nil {
@@ -328,6 +338,11 @@ func (p *Platform) printSummary() {
 		fmt.Fprintf(w, "  admin:   CATALYST_ADMIN_TOKEN was unset; this run's admin token is %s\n", p.cfg.AdminToken)
 	} else {
 		fmt.Fprintf(w, "  admin:   token from CATALYST_ADMIN_TOKEN\n")
+	}
+	if p.cfg.PlatformToken != "" {
+		fmt.Fprintf(w, "  platform: token from CATALYST_PLATFORM_TOKEN (the ingress takes platform event types with it)\n")
+	} else {
+		fmt.Fprintf(w, "  platform: CATALYST_PLATFORM_TOKEN unset; the ingress takes platform event types from no one (integrators post with API keys)\n")
 	}
 	fmt.Fprintf(w, "  subscriptions (%d):\n", len(p.runtime.Subscriptions()))
 	for _, s := range p.runtime.Subscriptions() {

@@ -28,12 +28,26 @@ func NewEvent(id, typ string, ext map[string]string) event.Event {
 // Post sends e to url in binary content mode and returns the HTTP status.
 func Post(t testing.TB, url string, e event.Event) int {
 	t.Helper()
+	return PostAs(t, url, "", e)
+}
+
+// PlatformToken is the platform token tests give the broker ingress
+// (CATALYST_PLATFORM_TOKEN): PostAs with it may post the platform's own types.
+const PlatformToken = "test-platform-token-0123456789abcdef"
+
+// PostAs is Post presenting bearer (an API key or the platform token) in
+// Authorization; empty presents nothing.
+func PostAs(t testing.TB, url, bearer string, e event.Event) int {
+	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
 		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -198,11 +198,11 @@ func TestIntegratorsMayPost(t *testing.T) {
 		t.Errorf("types integrators may post: %v, want %v", got, want)
 	}
 	for typ, want := range map[string]bool{
-		MessageRequestedType:        true,
-		BillingAuthorizedType:       false,
-		MessageDeliveredType:        false,
-		MessageFailedType:           false,
-		MessageScreenedType:         false,
+		MessageRequestedType:         true,
+		BillingAuthorizedType:        false,
+		MessageDeliveredType:         false,
+		MessageFailedType:            false,
+		MessageScreenedType:          false,
 		"io.catalyst.not.catalogued": false,
 		"com.acme.order.created":     true,
 	} {

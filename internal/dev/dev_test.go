@@ -23,10 +23,14 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/functions/echo"
 	"github.com/catalyst-cpaas/catalyst/internal/dev"
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 // repoDir is the repository root, holding brokers/, triggers/ and knative/.
 const repoDir = "../.."
+
+// testAdminToken authorises the tenant admin API in these tests.
+const testAdminToken = "dev-test-admin-token"
 
 // syncBuffer is a bytes.Buffer safe for Serve's goroutine to write while the test reads.
 type syncBuffer struct {
@@ -54,6 +58,8 @@ func testConfig(extra ...string) (dev.Config, *syncBuffer, *syncBuffer) {
 		IngressAddr:     "127.0.0.1:0",
 		APIAddr:         "127.0.0.1:0",
 		ShutdownTimeout: 10 * time.Second,
+		AdminToken:      testAdminToken,
+		PlatformToken:   testenv.PlatformToken,
 		Out:             out,
 		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, out, logs
@@ -138,6 +144,7 @@ func TestServeHealthAndSummary(t *testing.T) {
 		"brokers: catalyst/default",
 		"embedded",
 		"Trigger/catalyst/echo-ping",
+		"platform: token from CATALYST_PLATFORM_TOKEN",
 	} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary does not mention %q:\n%s", want, summary)
@@ -154,6 +161,7 @@ func TestIngress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Authorization", "Bearer "+testenv.PlatformToken)
 		for k, v := range headers {
 			req.Header.Set(k, v)
 		}
@@ -231,7 +239,7 @@ spec:
 	}
 	for k, v := range map[string]string{
 		"Ce-Specversion": "1.0", "Ce-Id": "e2e-ping", "Ce-Type": echo.PingType, "Ce-Source": "/test",
-		"Ce-Tenantid": "tenant-e2e", "Content-Type": "application/json",
+		"Ce-Tenantid": "tenant-e2e", "Content-Type": "application/json", "Authorization": "Bearer " + testenv.PlatformToken,
 	} {
 		req.Header.Set(k, v)
 	}

@@ -90,7 +90,7 @@ func TestDuplicateDeliveryThroughTheIngressChargesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		dup.SetID(fmt.Sprintf("duplicate-%d", i))
-		if got := testenv.Post(t, p.IngressURL+"/catalyst/default", dup); got != http.StatusAccepted {
+		if got := testenv.PostAs(t, p.IngressURL+"/catalyst/default", testenv.PlatformToken, dup); got != http.StatusAccepted {
 			t.Fatalf("post duplicate: %d", got)
 		}
 	}

@@ -65,10 +65,19 @@ func TestDevServesHealthAndIngress(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /healthz: %d", resp.StatusCode)
 	}
-	if got := testenv.Post(t, p.IngressURL+"/catalyst/default", testenv.NewEvent("ping-1", "io.catalyst.diagnostics.ping", nil)); got != http.StatusAccepted {
+	if got := testenv.PostAs(t, p.IngressURL+"/catalyst/default", testenv.PlatformToken, testenv.NewEvent("ping-1", "io.catalyst.diagnostics.ping", nil)); got != http.StatusAccepted {
 		t.Fatalf("valid event: %d, want 202", got)
 	}
-	bad, err := http.Post(p.IngressURL+"/catalyst/default", "application/cloudevents+json", strings.NewReader(`{"specversion":"1.0","type":"t","source":"/s"}`))
+	if got := testenv.Post(t, p.IngressURL+"/catalyst/default", testenv.NewEvent("ping-2", "io.catalyst.diagnostics.ping", nil)); got != http.StatusUnauthorized {
+		t.Fatalf("event without a credential: %d, want 401", got)
+	}
+	req, err := http.NewRequest(http.MethodPost, p.IngressURL+"/catalyst/default", strings.NewReader(`{"specversion":"1.0","type":"t","source":"/s"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	req.Header.Set("Authorization", "Bearer "+testenv.PlatformToken)
+	bad, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +85,7 @@ func TestDevServesHealthAndIngress(t *testing.T) {
 	if bad.StatusCode != http.StatusBadRequest {
 		t.Fatalf("event without id: %d, want 400", bad.StatusCode)
 	}
-	if got := testenv.Post(t, p.IngressURL+"/catalyst/nope", testenv.NewEvent("x", "t", nil)); got != http.StatusNotFound {
+	if got := testenv.PostAs(t, p.IngressURL+"/catalyst/nope", testenv.PlatformToken, testenv.NewEvent("x", "t", nil)); got != http.StatusNotFound {
 		t.Fatalf("unknown broker: %d, want 404", got)
 	}
 	testenv.WaitFor(t, "the echo function's pong at the -f trigger's sink", func() bool { return len(pongs.Received()) == 1 })
@@ -136,7 +145,7 @@ func TestFileTriggerWithOutsideSinkGetsExactlyItsMatches(t *testing.T) {
 		}
 		e := testenv.NewEvent(ev.id, ev.typ, ext)
 		e.SetSource(ev.source)
-		if got := testenv.Post(t, p.IngressURL+"/catalyst/default", e); got != http.StatusAccepted {
+		if got := testenv.PostAs(t, p.IngressURL+"/catalyst/default", testenv.PlatformToken, e); got != http.StatusAccepted {
 			t.Fatalf("post %s: %d", ev.id, got)
 		}
 	}
@@ -188,7 +197,7 @@ func crashAndRecover(t *testing.T, env []string, args ...string) {
 	first := startDev(t, env, args...)
 	const n = 50
 	for i := range n {
-		if got := testenv.Post(t, first.IngressURL+"/catalyst/default", testenv.NewEvent(fmt.Sprintf("keep-%02d", i), "com.example.keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
+		if got := testenv.PostAs(t, first.IngressURL+"/catalyst/default", testenv.PlatformToken, testenv.NewEvent(fmt.Sprintf("keep-%02d", i), "com.example.keep", map[string]string{"partitionkey": fmt.Sprintf("k%d", i%7)})); got != http.StatusAccepted {
 			t.Fatalf("post %d: %d", i, got)
 		}
 	}

@@ -266,7 +266,7 @@ func runExample(t *testing.T, file string, c exampleCase) {
 	}
 	for _, e := range c.events {
 		ce := testenv.NewEvent(e.id, e.typ, e.ext)
-		if got := testenv.Post(t, p.IngressURL+"/catalyst/default", ce); got != http.StatusAccepted {
+		if got := testenv.PostAs(t, p.IngressURL+"/catalyst/default", testenv.PlatformToken, ce); got != http.StatusAccepted {
 			t.Fatalf("post %s: %d, want 202", e.id, got)
 		}
 	}

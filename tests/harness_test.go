@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
 // binary is the catalyst binary built by TestMain.
@@ -66,7 +68,9 @@ func startDev(t *testing.T, env []string, args ...string) *devProcess {
 	all := append([]string{"dev", "--api-addr", "127.0.0.1:0", "--ingress-addr", "127.0.0.1:0", "--smsc-addr", "127.0.0.1:0"}, args...)
 	cmd := exec.Command(binary, all...)
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), env...)
+	// The platform token lets the tests post the platform's own event types, as a
+	// function pod would; env may override it.
+	cmd.Env = append(append(os.Environ(), "CATALYST_PLATFORM_TOKEN="+testenv.PlatformToken), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -139,7 +139,7 @@ func messageLifecycle(t *testing.T, env []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := testenv.Post(t, p.IngressURL+"/catalyst/default", late); got != http.StatusAccepted {
+	if got := testenv.PostAs(t, p.IngressURL+"/catalyst/default", testenv.PlatformToken, late); got != http.StatusAccepted {
 		t.Fatalf("post late sent: %d", got)
 	}
 	testenv.WaitFor(t, "the late event in the history", func() bool {

@@ -34,6 +34,12 @@ const (
 	LivenessPath  = "/healthz"
 	PartOfLabel   = "app.kubernetes.io/part-of"
 	PartOfValue   = "catalyst"
+	// PlatformTokenEnv carries the platform token from the Secret PlatformTokenSecret
+	// (key PlatformTokenKey): a function posting the platform's own event types to a
+	// broker ingress that checks credentials presents it (docs/operators.md).
+	PlatformTokenEnv    = "CATALYST_PLATFORM_TOKEN"
+	PlatformTokenSecret = "catalyst-platform"
+	PlatformTokenKey    = "token"
 )
 
 // Knative autoscaling annotations (knative.dev/serving/pkg/apis/autoscaling, spelled
@@ -79,11 +85,22 @@ type (
 		Name            string             `json:"name"`
 		Image           string             `json:"image"`
 		Args            []string           `json:"args"`
+		Env             []genEnv           `json:"env"`
 		Ports           []genPort          `json:"ports"`
 		ReadinessProbe  genProbe           `json:"readinessProbe"`
 		LivenessProbe   genProbe           `json:"livenessProbe"`
 		Resources       genResources       `json:"resources"`
 		SecurityContext genSecurityContext `json:"securityContext"`
+	}
+	genEnv struct {
+		Name      string `json:"name"`
+		ValueFrom struct {
+			SecretKeyRef struct {
+				Name     string `json:"name"`
+				Key      string `json:"key"`
+				Optional bool   `json:"optional"`
+			} `json:"secretKeyRef"`
+		} `json:"valueFrom"`
 	}
 	genPort struct {
 		ContainerPort int32 `json:"containerPort"`
@@ -113,6 +130,17 @@ type (
 
 // requests are modest: a function is a small Go process; Knative scales out, not up.
 var requests = map[string]string{"cpu": "100m", "memory": "64Mi"}
+
+// platformToken reads the platform token from its Secret. Optional: a cluster whose
+// broker ingress does not check it (Knative's own) runs without the Secret.
+func platformToken() []genEnv {
+	var e genEnv
+	e.Name = PlatformTokenEnv
+	e.ValueFrom.SecretKeyRef.Name = PlatformTokenSecret
+	e.ValueFrom.SecretKeyRef.Key = PlatformTokenKey
+	e.ValueFrom.SecretKeyRef.Optional = true
+	return []genEnv{e}
+}
 
 func restricted() genSecurityContext {
 	var sc genSecurityContext
@@ -174,6 +202,7 @@ func serviceYAML(name, namespace string, pol scaling.Function, p *scaling.Policy
 				Name:            ContainerName,
 				Image:           Image,
 				Args:            []string{"function", name},
+				Env:             platformToken(),
 				Ports:           []genPort{{ContainerPort: ContainerPort}},
 				ReadinessProbe:  genProbe{HTTPGet: genHTTPGet{Path: ReadinessPath}},
 				LivenessProbe:   genProbe{HTTPGet: genHTTPGet{Path: LivenessPath}},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/catalyst-cpaas/catalyst/functions"
@@ -126,6 +127,7 @@ func TestGenerateServicesContent(t *testing.T) {
 							Name, Image string
 							Args        []string
 							Ports       []struct{ ContainerPort int32 }
+							Env         []corev1.EnvVar
 						}
 					}
 				}
@@ -156,6 +158,12 @@ func TestGenerateServicesContent(t *testing.T) {
 			!reflect.DeepEqual(cs[0].Args, []string{"function", tc.name}) ||
 			len(cs[0].Ports) != 1 || cs[0].Ports[0].ContainerPort != 8080 {
 			t.Errorf("%s: containers %+v, want one named function running [function %s] on 8080", tc.file, cs, tc.name)
+		}
+		// The platform token, from its Secret, for the ingress (issue #14).
+		if len(cs) == 1 && (len(cs[0].Env) != 1 || cs[0].Env[0].Name != "CATALYST_PLATFORM_TOKEN" || cs[0].Env[0].ValueFrom == nil ||
+			cs[0].Env[0].ValueFrom.SecretKeyRef == nil || cs[0].Env[0].ValueFrom.SecretKeyRef.Name != "catalyst-platform" ||
+			cs[0].Env[0].ValueFrom.SecretKeyRef.Key != "token") {
+			t.Errorf("%s: env %+v, want CATALYST_PLATFORM_TOKEN from secret catalyst-platform key token", tc.file, cs[0].Env)
 		}
 	}
 	again, err := manifest.GenerateServices(reg, p, "ns1")

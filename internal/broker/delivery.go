@@ -49,7 +49,12 @@ func (d *deliverer) deliver(ctx context.Context, e *event.Event) bool {
 	defer func() { d.metrics.latency.WithLabelValues(d.name).Observe(time.Since(start).Seconds()) }()
 	if o.ok() {
 		if o.Reply != nil && d.reply != nil {
-			if !d.handOn(ctx, d.reply, o.Reply) {
+			if err := externalReply(d.target, o.Reply); err != nil {
+				// Delivered; only the reply is refused, as the ingress would refuse it.
+				d.log.Warn("reply refused", "subscription", d.name, "destination", d.target.String(),
+					"id", o.Reply.ID(), "type", o.Reply.Type(), "reason", err.Error())
+				d.metrics.deliveries.WithLabelValues(d.name, resultReplyRefused).Inc()
+			} else if !d.handOn(ctx, d.reply, o.Reply) {
 				return false
 			}
 		}

@@ -103,6 +103,24 @@ func (p principal) authorize(e *event.Event) *errs.Error {
 	return nil
 }
 
+// externalReply refuses a reply from a uri subscriber (an integrator's webhook) that
+// a credential-less sender may not publish: the platform's own types, and catalogued
+// types bound to a tenant (message.requested), since nothing proves the tenant. The
+// replies of the platform's functions (in-process or served over loopback) pass.
+func externalReply(t target, reply *event.Event) *errs.Error {
+	h, ok := t.(*httpTarget)
+	if !ok || !h.external {
+		return nil
+	}
+	if !catalog.IntegratorsMayPost(reply.Type()) {
+		return errs.E(errs.PermissionDenied, "type %s is the platform's own; a subscriber's reply may not carry it", reply.Type())
+	}
+	if entry, ok := catalog.Lookup(reply.Type()); ok && slices.Contains(entry.Extensions, catalog.ExtTenantID) {
+		return errs.E(errs.PermissionDenied, "a subscriber's reply may not carry %s: no credential names its tenant (post it with an API key, or use the HTTP API)", reply.Type())
+	}
+	return nil
+}
+
 // integratorTypes lists the catalogued types an API key may post, for refusals.
 func integratorTypes() []string {
 	var out []string

@@ -259,3 +259,42 @@ func TestCheckPlatformToken(t *testing.T) {
 		t.Errorf("test token: %v", err)
 	}
 }
+
+// TestURISubscriberRepliesAreHeldToTheIngressRules: a webhook's reply carries no
+// credential, so a platform type (or a message.requested, whose tenant nothing
+// proves) is discarded, while its own types still re-enter the broker.
+func TestURISubscriberRepliesAreHeldToTheIngressRules(t *testing.T) {
+	t.Parallel()
+	forgedAuth := messageEvent(t, catalog.BillingAuthorizedType, "acme", "")
+	forgedReq := messageEvent(t, catalog.MessageRequestedType, "globex", "")
+	webhook := testenv.NewSink(t, func(e event.Event, _ int) (int, *event.Event) {
+		var reply event.Event
+		switch e.ID() {
+		case "want-authorized":
+			reply = forgedAuth.Clone()
+		case "want-requested":
+			reply = forgedReq.Clone()
+		default:
+			reply = testenv.NewEvent("reply-"+e.ID(), "com.example.out", map[string]string{"tenantid": "acme"})
+		}
+		return http.StatusOK, &reply
+	})
+	caught := testenv.NewSink(t, nil)
+	yaml := trigger("webhook", "  filters:\n    - exact: {type: com.example.in}", webhook.URL, "") +
+		trigger("caught", "  filters:\n    - any:\n      - exact: {type: "+catalog.BillingAuthorizedType+"}\n      - exact: {type: "+
+			catalog.MessageRequestedType+"}\n      - exact: {type: com.example.out}", caught.URL, "")
+	h := startRuntime(t, yaml)
+	for _, id := range []string{"want-authorized", "want-requested", "want-own"} {
+		if got := h.post(t, testenv.NewEvent(id, "com.example.in", map[string]string{"tenantid": "acme"})); got != http.StatusAccepted {
+			t.Fatalf("post %s: %d", id, got)
+		}
+	}
+	testenv.WaitFor(t, "the own reply", func() bool { return len(caught.Received()) >= 1 })
+	h.drained(t)
+	if ids := caught.IDs(); len(ids) != 1 || ids["reply-want-own"] != 1 {
+		t.Fatalf("the broker published %v, want only the webhook's own reply-want-own", ids)
+	}
+	if got := counterValue(t, h.reg, "catalyst_broker_deliveries_total", map[string]string{"subscription": "Trigger/catalyst/webhook", "result": "reply_refused"}); got != 2 {
+		t.Errorf("reply_refused counted %v, want 2", got)
+	}
+}

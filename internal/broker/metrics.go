@@ -17,6 +17,9 @@ const (
 	resultDeadLettered = "dead_lettered"
 	resultDropped      = "dropped"
 	resultUndecodable  = "undecodable"
+	// resultReplyRefused: delivered, but the uri subscriber's reply was a type no
+	// credential-less sender may publish (externalReply); the reply was discarded.
+	resultReplyRefused = "reply_refused"
 )
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"broker", "code"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "catalyst_broker_deliveries_total",
-			Help: "Delivery outcomes per trigger or sequence step: delivered, retried (one per retry), dead_lettered, dropped (failed with no dead-letter sink), undecodable.",
+			Help: "Delivery outcomes per trigger or sequence step: delivered, retried (one per retry), dead_lettered, dropped (failed with no dead-letter sink), undecodable, reply_refused (a uri subscriber replied with a platform type).",
 		}, []string{"subscription", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "catalyst_broker_delivery_duration_seconds",

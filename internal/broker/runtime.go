@@ -299,7 +299,7 @@ func (r *Runtime) resolve(ns string, d *duckv1.Destination) (target, error) {
 		if d.URI == nil {
 			return nil, fmt.Errorf("destination has neither ref nor uri")
 		}
-		return &httpTarget{url: d.URI.String(), client: r.opts.HTTPClient}, nil
+		return &httpTarget{url: d.URI.String(), client: r.opts.HTTPClient, external: true}, nil
 	}
 	if d.URI != nil {
 		return nil, fmt.Errorf("ref with a uri path is not supported in-process")

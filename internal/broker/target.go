@@ -87,6 +87,9 @@ type httpTarget struct {
 	url    string
 	client *http.Client
 	token  string // sent as Authorization: Bearer when set (HTTPEmitter's platform token)
+	// external marks a uri subscriber (an integrator's webhook): its replies carry
+	// no credential, so they are held to externalReply's rule.
+	external bool
 }
 
 func (t *httpTarget) String() string { return t.url }

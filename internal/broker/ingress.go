@@ -142,10 +142,12 @@ func (r *Runtime) refuseAuth(key manifest.Key, e *event.Event, err *errs.Error) 
 	}
 	switch err.Code {
 	case errs.Internal, errs.Unavailable:
+		// The store's detail stays in the log; the caller may retry.
 		r.log.Error("ingress could not check a credential", attrs...)
+		return refuse(http.StatusServiceUnavailable, "credential not checked; retry")
 	case errs.PermissionDenied:
 		r.log.Warn("ingress refused an event", attrs...)
-	default:
+	case errs.Unauthenticated:
 		r.log.Info("ingress refused a credential", attrs...)
 	}
 	return refuseErr(err)

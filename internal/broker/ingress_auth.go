@@ -95,7 +95,7 @@ func (p principal) authorize(e *event.Event) *errs.Error {
 	case got != p.tenant.ID:
 		return errs.E(errs.PermissionDenied, "tenantid %q is not the API key's tenant %q", got, p.tenant.ID)
 	}
-	if entry, ok := catalog.Lookup(e.Type()); ok && slices.Contains(entry.Extensions, catalog.ExtTenantID) {
+	if tenantBound(e.Type()) {
 		if err := catalog.Validate(*e); err != nil {
 			return asError(err, "validate "+e.Type())
 		}
@@ -115,10 +115,17 @@ func externalReply(t target, reply *event.Event) *errs.Error {
 	if !catalog.IntegratorsMayPost(reply.Type()) {
 		return errs.E(errs.PermissionDenied, "type %s is the platform's own; a subscriber's reply may not carry it", reply.Type())
 	}
-	if entry, ok := catalog.Lookup(reply.Type()); ok && slices.Contains(entry.Extensions, catalog.ExtTenantID) {
+	if tenantBound(reply.Type()) {
 		return errs.E(errs.PermissionDenied, "a subscriber's reply may not carry %s: no credential names its tenant (post it with an API key, or use the HTTP API)", reply.Type())
 	}
 	return nil
+}
+
+// tenantBound reports whether typ is catalogued with a required tenantid: its data
+// names the tenant that billing charges.
+func tenantBound(typ string) bool {
+	entry, ok := catalog.Lookup(typ)
+	return ok && slices.Contains(entry.Extensions, catalog.ExtTenantID)
 }
 
 // integratorTypes lists the catalogued types an API key may post, for refusals.

@@ -298,3 +298,24 @@ func TestURISubscriberRepliesAreHeldToTheIngressRules(t *testing.T) {
 		t.Errorf("reply_refused counted %v, want 2", got)
 	}
 }
+
+// downStore is a tenant store that cannot be reached.
+type downStore struct{ tenant.Store }
+
+func (downStore) Authenticate(context.Context, []byte, time.Time) (tenant.Tenant, tenant.APIKey, error) {
+	return tenant.Tenant{}, tenant.APIKey{}, errs.E(errs.Unavailable, "postgres at 10.0.0.7: connection refused")
+}
+
+// TestIngressKeyStoreDown: a key that cannot be checked is a 503 to retry, without
+// the store's detail, and nothing is stored.
+func TestIngressKeyStoreDown(t *testing.T) {
+	t.Parallel()
+	h := startRuntimeWith(t, "", KafkaConfig{}, IngressAuth{PlatformToken: testenv.PlatformToken, Tenants: downStore{}})
+	status, body := postWith(t, h.ingress.URL+"/catalyst/default", "ck_some-key", messageEvent(t, catalog.MessageRequestedType, "acme", ""))
+	if status != http.StatusServiceUnavailable || strings.Contains(body, "10.0.0.7") {
+		t.Fatalf("got %d %q, want 503 without the store's detail", status, body)
+	}
+	if got := storedCount(t, h); got != 0 {
+		t.Fatalf("the topic holds %d events, want 0", got)
+	}
+}

@@ -243,3 +243,21 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatalf("migrate without DATABASE_URL: %v", err)
 	}
 }
+
+// TestShortPlatformTokenRefused: a guessable CATALYST_PLATFORM_TOKEN stops both the
+// ingress (dev) and a pod that would present it (function with K_SINK) at start.
+func TestShortPlatformTokenRefused(t *testing.T) {
+	t.Setenv("CATALYST_PLATFORM_TOKEN", "guessable")
+	t.Setenv("K_SINK", "http://127.0.0.1:1/catalyst/default")
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("REDIS_URL", "")
+	for _, args := range [][]string{
+		{"dev", "--repo", repoDir, "--api-addr", "127.0.0.1:0", "--ingress-addr", "127.0.0.1:0", "--smsc-addr", ""},
+		{"function", "--config", repoDir + "/config", "echo"},
+	} {
+		err := run(context.Background(), args, io.Discard, discard())
+		if err == nil || !strings.Contains(err.Error(), "CATALYST_PLATFORM_TOKEN") {
+			t.Errorf("run(%q) = %v, want an error naming CATALYST_PLATFORM_TOKEN", args, err)
+		}
+	}
+}

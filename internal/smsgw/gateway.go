@@ -80,7 +80,7 @@ import (
 type Events interface {
 	Delivered(ctx context.Context, o Outcome) error
 	Failed(ctx context.Context, o Outcome) error
-	Inbound(ctx context.Context, m client.MO, carrier string) error
+	Inbound(ctx context.Context, m Inbound, carrier string) error
 }
 
 // Outcome is the final state of a sent message.
@@ -168,6 +168,8 @@ type Gateway struct {
 	// storeGrace is how long a sent message waits in memory for its receipts
 	// before it is written to store (WithPendingGrace).
 	storeGrace time.Duration
+
+	moState // inbound reassembly (mo.go)
 }
 
 // Option configures New.
@@ -310,14 +312,20 @@ func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger, 
 		timeouts:  make(map[string]time.Duration, len(cfg.Carriers)),
 		wake:      make(chan struct{}, 1),
 		sweepDone: make(chan struct{}),
+		moState: moState{parts: NewMemMOParts(), now: time.Now,
+			moTimeouts: make(map[string]time.Duration, len(cfg.Carriers)), moWake: make(chan struct{}, 1)},
 	}
 	for _, o := range opts {
 		o(g)
 	}
 	// The sessions outlive New's ctx: they end with Close.
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	g.wg.Add(1)
+	for _, cr := range cfg.Carriers {
+		g.moTimeouts[cr.Name] = cr.MOPartTimeout()
+	}
+	g.wg.Add(2)
 	go g.sweep()
+	go g.sweepMO()
 	for _, cr := range cfg.Carriers {
 		g.timeouts[cr.Name] = cr.ReceiptTimeout()
 		l := &line{name: cr.Name}
@@ -347,7 +355,8 @@ func (g *Gateway) dial(cr carrier.Carrier, bind client.BindType, h client.Handle
 		SystemType: cr.SMPP.SystemType, Bind: bind, Window: cr.SMPP.Window,
 		Throughput: cr.SMPP.Throughput, EnquireLink: cr.KeepAlive(),
 		RebindMin: rebindMin, RebindMax: rebindMax,
-		Logger: log,
+		PackedGSM7: cr.SMPP.MOPackedGSM7,
+		Logger:     log,
 		// Called from the session's goroutine: only records the state.
 		OnState: s.bound.Store,
 	}

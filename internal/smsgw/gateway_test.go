@@ -46,7 +46,7 @@ type recorder struct {
 	mu        sync.Mutex
 	delivered []Outcome
 	failed    []Outcome
-	inbound   []client.MO
+	inbound   []Inbound
 	carriers  []string
 	changed   chan struct{}
 }
@@ -76,7 +76,7 @@ func (r *recorder) Failed(_ context.Context, o Outcome) error {
 	return nil
 }
 
-func (r *recorder) Inbound(_ context.Context, m client.MO, carrier string) error {
+func (r *recorder) Inbound(_ context.Context, m Inbound, carrier string) error {
 	r.mu.Lock()
 	r.inbound = append(r.inbound, m)
 	r.carriers = append(r.carriers, carrier)

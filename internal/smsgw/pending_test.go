@@ -45,7 +45,7 @@ func (o *outcomes) Failed(_ context.Context, x smsgw.Outcome) error {
 	return nil
 }
 
-func (o *outcomes) Inbound(context.Context, client.MO, string) error { return nil }
+func (o *outcomes) Inbound(context.Context, Inbound, string) error { return nil }
 
 func (o *outcomes) counts() (int, int) {
 	o.mu.Lock()

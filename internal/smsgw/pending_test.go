@@ -12,7 +12,6 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
-	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
@@ -45,7 +44,7 @@ func (o *outcomes) Failed(_ context.Context, x smsgw.Outcome) error {
 	return nil
 }
 
-func (o *outcomes) Inbound(context.Context, Inbound, string) error { return nil }
+func (o *outcomes) Inbound(context.Context, smsgw.Inbound, string) error { return nil }
 
 func (o *outcomes) counts() (int, int) {
 	o.mu.Lock()

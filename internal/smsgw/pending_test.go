@@ -24,6 +24,11 @@ func TestMemPendingContract(t *testing.T) {
 	storetest.SMSPending(t, func(t *testing.T) smsgw.Pending { return smsgw.NewMemPending() })
 }
 
+func TestMemMOPartsContract(t *testing.T) {
+	t.Parallel()
+	storetest.SMSMOParts(t, func(t *testing.T) smsgw.MOParts { return smsgw.NewMemMOParts() })
+}
+
 // outcomes is an Events that records outcomes.
 type outcomes struct {
 	mu                sync.Mutex

@@ -129,6 +129,7 @@ type carrierSpec struct {
 	// receiptTimeout overrides smpp.receipt_timeout after Parse (which allows 1s at
 	// least), such as "300ms"; empty keeps the default.
 	receiptTimeout string
+	packedGSM7     bool // smpp.mo_packed_gsm7
 }
 
 func gateway(t *testing.T, ev Events, specs ...carrierSpec) *Gateway {
@@ -158,6 +159,7 @@ func gatewayWith(t *testing.T, ev Events, opts []Option, specs ...carrierSpec) *
 		if s.receiptTimeout != "" {
 			cfg.Carriers[i].SMPP.ReceiptTimeout = s.receiptTimeout
 		}
+		cfg.Carriers[i].SMPP.MOPackedGSM7 = s.packedGSM7
 	}
 	g, err := New(context.Background(), cfg, ev, testLogger(), opts...)
 	if err != nil {

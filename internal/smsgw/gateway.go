@@ -53,6 +53,16 @@
 // failed report in between leaves it to the SMSC's resent receipt, or to the
 // sweeper timeoutRetry later. Outcomes are thus reported at least once.
 //
+// Inbound. A mobile-originated message of one part goes to Events.Inbound as it
+// comes. The parts of a concatenated one (UDH IEI 0x00 or 0x08, or the sar_ TLVs)
+// are kept in an MOParts store (WithMOParts; in memory by default), keyed by
+// carrier, sender, recipient, reference and part count, each acknowledged once
+// kept; the message goes to Events.Inbound once, whole, when its last part comes,
+// or with the parts it has, flagged partial, when its carrier's mo_part_timeout
+// passes from its first part (on the WithClock clock). Duplicates and parts resent
+// after the message was reported are dropped. Like outcomes, a message is reported
+// at least once, with a stable Inbound.ID (see mo.go).
+//
 // Bind state. Each session reports its binds and losses through
 // client.Config.OnState, which the gateway records per session; picking a
 // session also asks client.Session.Bound, so that one whose connection was just

@@ -63,7 +63,7 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer closeWall()
-	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending,
+	deps := fn.Deps{Logger: log, ConfigDir: *configDir, Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending, SMSMOParts: st.SMSMOParts,
 		Billing: engine, Firewall: wall}
 	if sink := os.Getenv("K_SINK"); sink != "" { // set by a Knative SinkBinding
 		// The platform token (from the catalyst-platform Secret) lets the ingress take

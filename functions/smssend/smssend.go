@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
@@ -23,7 +22,6 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/numbers"
-	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
 )
 
@@ -78,6 +76,9 @@ func New(d fn.Deps) (fn.Function, error) {
 	var opts []smsgw.Option
 	if d.SMSPending != nil {
 		opts = append(opts, smsgw.WithPending(d.SMSPending))
+	}
+	if d.SMSMOParts != nil {
+		opts = append(opts, smsgw.WithMOParts(d.SMSMOParts))
 	}
 	gw, err := smsgw.New(context.Background(), cfg, &events{emit: d.Emitter, numbers: d.Numbers, log: log}, log, opts...)
 	if err != nil {
@@ -194,10 +195,13 @@ func (v *events) Failed(ctx context.Context, o smsgw.Outcome) error {
 	return v.emit.Emit(ctx, *e)
 }
 
-// Inbound routes a mobile-originated SMS to the tenant owning the number it was sent
-// to and emits io.catalyst.message.inbound as a new message. An SMS to a number no
-// tenant owns is logged and acknowledged: retrying cannot route it.
-func (v *events) Inbound(ctx context.Context, m client.MO, carrierName string) error {
+// Inbound routes a mobile-originated SMS (reassembled by the gateway when it came in
+// parts) to the tenant owning the number it was sent to and emits
+// io.catalyst.message.inbound as a new message. An SMS to a number no tenant owns is
+// logged and acknowledged: retrying cannot route it. A concatenated SMS carries the
+// gateway's stable id as its message and event id, since it may be reported more
+// than once (a crash between the report and the parts store's Finish).
+func (v *events) Inbound(ctx context.Context, m smsgw.Inbound, carrierName string) error {
 	if v.numbers == nil {
 		v.log.WarnContext(ctx, "inbound SMS dropped: no number store", "carrier", carrierName, "to", m.To)
 		return nil
@@ -210,20 +214,32 @@ func (v *events) Inbound(ctx context.Context, m client.MO, carrierName string) e
 	if err != nil {
 		return err // the SMSC redelivers
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return errs.Wrap(errs.Internal, err, "message id")
+	id := m.ID
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "message id")
+		}
+		id = u.String()
 	}
 	from := m.From
 	if from == "" {
 		from = "unknown"
 	}
-	e, err := newEvent(catalog.MessageInboundType, catalog.MessageInbound{
-		MessageRef: catalog.MessageRef{MessageID: id.String(), TenantID: owner.TenantID, Channel: "sms"},
-		From:       from, To: m.To, Content: catalog.Content{Type: "text", Text: m.Text}, ReceivedAt: time.Now().UTC(),
-	})
+	in := catalog.MessageInbound{
+		MessageRef: catalog.MessageRef{MessageID: id, TenantID: owner.TenantID, Channel: "sms"},
+		From:       from, To: m.To, Content: catalog.Content{Type: "text", Text: m.Text}, ReceivedAt: m.ReceivedAt.UTC(),
+		Partial: m.Partial, MissingParts: m.Missing,
+	}
+	if m.Parts > 1 {
+		in.Parts = m.Parts
+	}
+	e, err := newEvent(catalog.MessageInboundType, in)
 	if err != nil {
 		return err
+	}
+	if m.ID != "" {
+		e.SetID(m.ID)
 	}
 	return v.emit.Emit(ctx, *e)
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +193,56 @@ func TestOutcomeEventIDIsStable(t *testing.T) {
 		if different == id {
 			t.Fatalf("two outcomes share the id %s", id)
 		}
+	}
+}
+
+// A concatenated MO is one message.inbound with the whole text and its part count;
+// its message id is also its event id, stable across repeats of the report.
+func TestConcatenatedInboundSMSIsOneEvent(t *testing.T) {
+	t.Parallel()
+	db := inmem.New()
+	if _, err := db.Numbers().Assign(context.Background(), numbers.Number{Channel: "sms", Number: "12345", TenantID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	_, rec, srv := connectorWith(t, smsc.Mix{}, db.Numbers())
+	text := strings.Repeat("Long reply with an € sign. ", 15) // 420 septets: 3 parts
+	testenv.WaitFor(t, "the connector to bind", func() bool {
+		return srv.InjectMOWith("catalyst", "+447700900001", "12345", text, smsc.MOOptions{Concat: smsc.ConcatSAR, Reference: 513, Parts: []int{2}}) == nil
+	})
+	if err := srv.InjectMOWith("catalyst", "+447700900001", "12345", text, smsc.MOOptions{Concat: smsc.ConcatSAR, Reference: 513, Parts: []int{3, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.All()); n != 1 {
+		t.Fatalf("%d events, want one for the whole message", n)
+	}
+	e := rec.All()[0]
+	var in catalog.MessageInbound
+	_ = json.Unmarshal(e.Data(), &in)
+	if err := catalog.Validate(e); err != nil || in.Content.Text != text || in.Parts != 3 || in.Partial || e.ID() != in.MessageID {
+		t.Fatalf("inbound %+v, event id %s (valid: %v)", in, e.ID(), err)
+	}
+}
+
+// A partial message says so in the catalogue's fields.
+func TestPartialInboundSMSIsFlagged(t *testing.T) {
+	t.Parallel()
+	db := inmem.New()
+	if _, err := db.Numbers().Assign(context.Background(), numbers.Number{Channel: "sms", Number: "12345", TenantID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &testenv.Recorder{}
+	v := &events{emit: rec, numbers: db.Numbers(), log: slog.New(slog.DiscardHandler)}
+	at := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	m := smsgw.Inbound{ID: uuid.NewString(), From: "+447700900001", To: "12345", Text: "first and third", Parts: 2, Total: 3,
+		Partial: true, Missing: []int{2}, ReceivedAt: at}
+	if err := v.Inbound(context.Background(), m, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	e := rec.All()[0]
+	var in catalog.MessageInbound
+	_ = json.Unmarshal(e.Data(), &in)
+	if err := catalog.Validate(e); err != nil || !in.Partial || in.Parts != 2 || len(in.MissingParts) != 1 || in.MissingParts[0] != 2 ||
+		!in.ReceivedAt.Equal(at) || e.ID() != m.ID || in.MessageID != m.ID {
+		t.Fatalf("inbound %+v, event id %s (valid: %v)", in, e.ID(), err)
 	}
 }

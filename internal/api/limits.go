@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,9 +50,9 @@ type bucket struct {
 	what  string // for the error message
 }
 
-// allowSend takes one send from the tenant's and then the destination's bucket. A
-// request refused by the destination limit has already counted against the tenant's:
-// a tenant hammering one prefix slows its other traffic a little, never the reverse.
+// allowSend takes one send from the tenant's and the destination's buckets at once
+// (ratelimit AllowAll): a request either limit refuses takes from neither, so a
+// tenant hammering one prefix does not use up its rate for other destinations.
 func (s *Server) allowSend(r *http.Request, tenantID string, req channel.Request) error {
 	if s.opts.Limiter == nil {
 		return nil
@@ -62,17 +63,21 @@ func (s *Server) allowSend(r *http.Request, tenantID string, req channel.Request
 		prefix := req.To[1 : 1+min(l.PrefixDigits, len(req.To)-1)]
 		keys = append(keys, bucket{"dest:" + tenantID + ":" + prefix, l.Destination, "destination prefix +" + prefix})
 	}
-	for _, k := range keys {
-		if k.limit.Rate == 0 {
-			continue
-		}
-		d, err := s.opts.Limiter.Allow(r.Context(), k.key, k.limit, 1)
-		if err != nil {
-			return err
-		}
-		if !d.Allowed {
-			return &rateLimited{err: errs.E(errs.RateLimited, "rate limit of the %s reached (%d per %s); retry later", k.what, k.limit.Rate, k.limit.Period), after: d.RetryAfter}
-		}
+	keys = slices.DeleteFunc(keys, func(k bucket) bool { return k.limit.Rate == 0 })
+	if len(keys) == 0 {
+		return nil
+	}
+	reqs := make([]ratelimit.Request, len(keys))
+	for i, k := range keys {
+		reqs[i] = ratelimit.Request{Key: k.key, Limit: k.limit, N: 1}
+	}
+	d, refused, err := s.opts.Limiter.AllowAll(r.Context(), reqs)
+	if err != nil {
+		return err
+	}
+	if refused >= 0 {
+		k := keys[refused]
+		return &rateLimited{err: errs.E(errs.RateLimited, "rate limit of the %s reached (%d per %s); retry later", k.what, k.limit.Rate, k.limit.Period), after: d.RetryAfter}
 	}
 	return nil
 }

@@ -40,7 +40,17 @@ type SMPP struct {
 	// the final delivery receipts of all its parts before it reports the message
 	// failed (expired, "receipt-timeout"), a Go duration ("48h"), default 48h.
 	ReceiptTimeout string `json:"receipt_timeout"`
+	// MOPartTimeout is how long the gateway waits for the missing parts of a
+	// concatenated mobile-originated SMS, from its first part, before it delivers
+	// the parts it has as a partial message; a Go duration, default 10m.
+	MOPartTimeout string `json:"mo_part_timeout"`
+	// MOPackedGSM7 reads mobile-originated GSM-7 text as packed septets, for an
+	// SMSC that delivers it so rather than one septet per octet; default false.
+	MOPackedGSM7 bool `json:"mo_packed_gsm7"`
 }
+
+// DefaultMOPartTimeout is MOPartTimeout's default.
+const DefaultMOPartTimeout = 10 * time.Minute
 
 // DefaultReceiptTimeout is ReceiptTimeout's default: 48h, the usual maximum
 // validity period of an SMSC.
@@ -57,6 +67,16 @@ type Carrier struct {
 // KeepAlive is EnquireLink parsed (Load has validated it).
 func (c Carrier) KeepAlive() time.Duration {
 	d, _ := time.ParseDuration(c.SMPP.EnquireLink)
+	return d
+}
+
+// MOPartTimeout is SMPP.MOPartTimeout parsed (Load has validated it);
+// DefaultMOPartTimeout when it is empty or not a positive duration.
+func (c Carrier) MOPartTimeout() time.Duration {
+	d, err := time.ParseDuration(c.SMPP.MOPartTimeout)
+	if err != nil || d <= 0 {
+		return DefaultMOPartTimeout
+	}
 	return d
 }
 
@@ -118,6 +138,9 @@ func (c *Config) defaults() {
 		if s.ReceiptTimeout == "" {
 			s.ReceiptTimeout = "48h"
 		}
+		if s.MOPartTimeout == "" {
+			s.MOPartTimeout = DefaultMOPartTimeout.String()
+		}
 		for j, r := range c.Carriers[i].Routes {
 			c.Carriers[i].Routes[j] = strings.TrimPrefix(strings.TrimSpace(r), "+")
 		}
@@ -170,6 +193,9 @@ func (c *Config) validate() error {
 		}
 		if d, err := time.ParseDuration(s.ReceiptTimeout); err != nil || d < time.Second || d > 168*time.Hour {
 			bad(p+".smpp.receipt_timeout", "must be a duration from 1s to 168h, such as 48h")
+		}
+		if d, err := time.ParseDuration(s.MOPartTimeout); err != nil || d < time.Second || d > 24*time.Hour {
+			bad(p+".smpp.mo_part_timeout", "must be a duration from 1s to 24h, such as 10m")
 		}
 		if len(cr.Routes) == 0 {
 			bad(p+".routes", "at least one route: an E.164 prefix or \"*\"")

@@ -159,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		Manifests: set,
 		Registry:  reg,
 		Deps: fn.Deps{Logger: cfg.Logger, ConfigDir: cfg.ConfigDir,
-			Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending, SandboxSMSC: sandboxAddr,
+			Tenants: st.Tenants, Messages: st.Messages, Numbers: st.Numbers, SMSPending: st.SMSPending, SMSMOParts: st.SMSMOParts, SandboxSMSC: sandboxAddr,
 			Billing: engine, Firewall: wall},
 		Kafka:           cfg.Kafka,
 		Registerer:      promReg,

@@ -49,6 +49,9 @@ type Deps struct {
 	// SMSPending keeps sent SMS awaiting receipts across connector restarts
 	// (PostgreSQL); nil keeps them in the connector's memory.
 	SMSPending smsgw.Pending
+	// SMSMOParts keeps the parts of concatenated inbound SMS across connector
+	// restarts (PostgreSQL); nil keeps them in the connector's memory.
+	SMSMOParts smsgw.MOParts
 	// Emitter posts events a function produces outside a reply (connectors: delivery
 	// receipts, inbound messages) to the broker. In-process it is the broker the
 	// function runs in; in a pod, the broker ingress at K_SINK.

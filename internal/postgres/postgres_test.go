@@ -192,3 +192,9 @@ func TestSMSPending(t *testing.T) {
 	dbURL := migrated(t)
 	storetest.SMSPending(t, func(t *testing.T) smsgw.Pending { return open(t, dbURL, nil).SMSPending() })
 }
+
+func TestSMSMOParts(t *testing.T) {
+	t.Parallel()
+	dbURL := migrated(t)
+	storetest.SMSMOParts(t, func(t *testing.T) smsgw.MOParts { return open(t, dbURL, nil).SMSMOParts() })
+}

@@ -1,33 +1,25 @@
--- GCRA for ratelimit.Redis; a copy of gcra() in ratelimit.go. All values are whole
--- microseconds, exact in Lua's doubles (ratelimit.check bounds the tolerance).
--- KEYS[1]  the bucket's key; its value is the TAT (Unix µs)
--- ARGV[1]  emission interval T = period/rate
--- ARGV[2]  burst tolerance = burst*T
--- ARGV[3]  burst
--- ARGV[4]  n, the tokens to take
--- ARGV[5]  now (Unix µs) for tests; empty in production, which uses Redis TIME
--- ARGV[6]  extra TTL in ms (tests with their own clock); 0 in production
--- Returns {allowed 0|1, retry after µs (-1 = never), remaining}.
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local n = tonumber(ARGV[4])
+-- GCRA for ratelimit.Redis; a copy of gcra() and gcraAll() in ratelimit.go. All
+-- values are whole microseconds, exact in Lua's doubles (ratelimit.check bounds the
+-- tolerance). One call decides every key at one instant, all-or-nothing: a key is
+-- written only when every key allows its request.
+-- KEYS[i]          a bucket's key; its value is the TAT (Unix µs)
+-- ARGV[1]          now (Unix µs) for tests; empty in production, which uses Redis TIME
+-- ARGV[2]          extra TTL in ms (tests with their own clock); 0 in production
+-- ARGV[3+4(i-1)..] per key: emission interval T = period/rate, burst tolerance =
+--                  burst*T, burst, n (the tokens to take)
+-- Returns {allowed 0|1, retry after µs (-1 = never), remaining, refused index
+-- (0-based, -1 = none)}.
 local now
-if ARGV[5] ~= '' then
-  now = tonumber(ARGV[5])
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
 else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then
-  tat = now
-end
-
 -- remaining is Go's max(0, (now+tolerance-at)/interval): floor of the float
 -- quotient, corrected in case the division rounded up to the next integer.
-local function remaining(at)
+local function remaining(at, interval, tolerance)
   local a = now + tolerance - at
   if a <= 0 then
     return 0
@@ -39,16 +31,47 @@ local function remaining(at)
   return r
 end
 
-if n > burst then
-  return {0, -1, remaining(tat)}
+-- gcra returns {allowed, retry after, remaining} and the new TAT of one key.
+local function gcra(i)
+  local base = 3 + 4 * (i - 1)
+  local interval = tonumber(ARGV[base])
+  local tolerance = tonumber(ARGV[base + 1])
+  local burst = tonumber(ARGV[base + 2])
+  local n = tonumber(ARGV[base + 3])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then
+    tat = now
+  end
+  if n > burst then
+    return {0, -1, remaining(tat, interval, tolerance)}, tat
+  end
+  local nxt = tat + n * interval
+  local allow_at = nxt - tolerance
+  if now < allow_at then
+    return {0, allow_at - now, remaining(tat, interval, tolerance)}, tat
+  end
+  return {1, 0, remaining(nxt, interval, tolerance)}, nxt
 end
-local nxt = tat + n * interval
-local allow_at = nxt - tolerance
-if now < allow_at then
-  return {0, allow_at - now, remaining(tat)}
+
+local d
+local refused = -1
+local nexts = {}
+for i = 1, #KEYS do
+  local di, nxt = gcra(i)
+  nexts[i] = nxt
+  if di[1] == 0 and (refused < 0 or (d[2] ~= -1 and (di[2] == -1 or di[2] > d[2]))) then
+    d, refused = di, i - 1
+  elseif refused < 0 and (i == 1 or di[3] < d[3]) then
+    d = di
+  end
 end
-if nxt > now then
-  local ttl_ms = math.ceil((nxt - now) / 1000) + tonumber(ARGV[6])
-  redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', ttl_ms)
+if refused >= 0 then
+  return {d[1], d[2], d[3], refused}
 end
-return {1, 0, remaining(nxt)}
+for i = 1, #KEYS do
+  if nexts[i] > now then
+    local ttl_ms = math.ceil((nexts[i] - now) / 1000) + tonumber(ARGV[2])
+    redis.call('SET', KEYS[i], string.format('%.0f', nexts[i]), 'PX', ttl_ms)
+  end
+end
+return {1, 0, d[3], -1}

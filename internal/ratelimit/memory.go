@@ -35,22 +35,49 @@ func (m *Memory) Allow(ctx context.Context, key string, l Limit, n int) (Decisio
 	if err != nil {
 		return Decision{}, err
 	}
+	d, _, err := m.decide(ctx, []string{key}, []params{p})
+	return d, err
+}
+
+// AllowAll implements Limiter.
+func (m *Memory) AllowAll(ctx context.Context, reqs []Request) (Decision, int, error) {
+	ps, err := checkAll(reqs)
+	if err != nil {
+		return Decision{}, -1, err
+	}
+	keys := make([]string, len(reqs))
+	for i, r := range reqs {
+		keys[i] = r.Key
+	}
+	return m.decide(ctx, keys, ps)
+}
+
+// decide runs gcraAll on keys under one lock and stores the TATs it takes.
+func (m *Memory) decide(ctx context.Context, keys []string, ps []params) (Decision, int, error) {
 	if err := ctx.Err(); err != nil {
-		return Decision{}, err
+		return Decision{}, -1, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now().UnixMicro()
 	m.sweep(now)
-	tat, ok := m.tat[key]
-	d, next := gcra(p, tat, now)
-	switch {
-	case next > now:
-		m.tat[key] = next
-	case ok:
-		delete(m.tat, key) // full again: nothing worth remembering
+	tats := make([]int64, len(keys))
+	for i, k := range keys {
+		tats[i] = m.tat[k]
 	}
-	return d, nil
+	d, refused, next := gcraAll(ps, tats, now)
+	for i, k := range keys {
+		if next == nil {
+			break
+		}
+		switch {
+		case next[i] > now:
+			m.tat[k] = next[i]
+		case tats[i] != 0:
+			delete(m.tat, k) // full again: nothing worth remembering
+		}
+	}
+	return d, refused, nil
 }
 
 // sweep forgets every key whose bucket is full at now, at most once per nextScan

@@ -15,6 +15,8 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
@@ -51,6 +53,22 @@ type Limiter interface {
 	// An invalid Limit (Rate ≤ 0, Period ≤ 0, Burst < 1, Period/Rate under a
 	// microsecond), n < 0 or an empty key is errs.Invalid.
 	Allow(ctx context.Context, key string, l Limit, n int) (Decision, error)
+	// AllowAll takes every request's tokens, or none: when one bucket refuses, no
+	// other is touched, so a request one limit refuses costs nothing against the
+	// others. It decides each bucket as Allow would at one instant. refused is -1
+	// when all were taken, and d has the smallest Remaining of them; otherwise it
+	// is the index of the refusing request that must wait longest (Never before
+	// any wait), and d is that request's decision. Two requests naming one key
+	// are Invalid, as is any request Allow would refuse as Invalid (the error's
+	// fields are prefixed with "requests[i].").
+	AllowAll(ctx context.Context, reqs []Request) (d Decision, refused int, err error)
+}
+
+// Request is one bucket of an AllowAll: N tokens from Key's bucket under Limit.
+type Request struct {
+	Key   string
+	Limit Limit
+	N     int
 }
 
 // maxTolerance bounds Burst×T so that every value both implementations compute
@@ -99,6 +117,58 @@ func check(key string, l Limit, n int) (params, error) {
 		return params{}, e
 	}
 	return p, nil
+}
+
+// checkAll validates every request of an AllowAll.
+func checkAll(reqs []Request) ([]params, error) {
+	ps := make([]params, len(reqs))
+	var v []errs.FieldViolation
+	if len(reqs) == 0 {
+		v = append(v, errs.FieldViolation{Field: "requests", Reason: "must not be empty"})
+	}
+	seen := make(map[string]bool, len(reqs))
+	for i, r := range reqs {
+		p, err := check(r.Key, r.Limit, r.N)
+		var e *errs.Error
+		if errors.As(err, &e) {
+			for _, f := range e.Fields {
+				v = append(v, errs.FieldViolation{Field: fmt.Sprintf("requests[%d].%s", i, f.Field), Reason: f.Reason})
+			}
+		}
+		if r.Key != "" && seen[r.Key] {
+			v = append(v, errs.FieldViolation{Field: fmt.Sprintf("requests[%d].key", i), Reason: "names a key an earlier request names"})
+		}
+		seen[r.Key] = true
+		ps[i] = p
+	}
+	if len(v) > 0 {
+		e := errs.E(errs.Invalid, "invalid rate limit request")
+		e.Fields = v
+		return nil, e
+	}
+	return ps, nil
+}
+
+// gcraAll decides every request against its stored tat at now, all-or-nothing,
+// and returns the decision, the refused index (-1: none) and the new TATs (nil when
+// refused). Redis' Lua script is a line-by-line copy.
+func gcraAll(ps []params, tats []int64, now int64) (d Decision, refused int, next []int64) {
+	next = make([]int64, len(ps))
+	refused = -1
+	for i, p := range ps {
+		di, n := gcra(p, tats[i], now)
+		next[i] = n
+		switch {
+		case !di.Allowed && (refused < 0 || d.RetryAfter != Never && (di.RetryAfter == Never || di.RetryAfter > d.RetryAfter)):
+			d, refused = di, i
+		case refused < 0 && (i == 0 || di.Remaining < d.Remaining):
+			d = di
+		}
+	}
+	if refused >= 0 {
+		return d, refused, nil
+	}
+	return d, -1, next
 }
 
 // gcra decides a request at now (Unix µs) against the stored tat (0 when none) and

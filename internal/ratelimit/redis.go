@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,21 +49,48 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit, n int) (Decision
 	if err != nil {
 		return Decision{}, err
 	}
+	d, _, err := r.decide(ctx, []string{key}, []params{p})
+	return d, err
+}
+
+// AllowAll implements Limiter. Its keys go to one script, so on a Redis Cluster
+// they must hash to one slot (a {hash tag} in the prefix or the keys).
+func (r *Redis) AllowAll(ctx context.Context, reqs []Request) (Decision, int, error) {
+	ps, err := checkAll(reqs)
+	if err != nil {
+		return Decision{}, -1, err
+	}
+	keys := make([]string, len(reqs))
+	for i, q := range reqs {
+		keys[i] = q.Key
+	}
+	return r.decide(ctx, keys, ps)
+}
+
+// decide runs the script on keys (without the prefix).
+func (r *Redis) decide(ctx context.Context, keys []string, ps []params) (Decision, int, error) {
 	now, slack := "", "0"
 	if r.now != nil {
 		now = strconv.FormatInt(r.now().UnixMicro(), 10)
 		slack = strconv.FormatInt(testTTLSlack.Milliseconds(), 10)
 	}
-	res, err := gcraScript.Run(ctx, r.client, []string{r.prefix + key},
-		p.interval, p.tolerance, p.burst, p.n, now, slack).Int64Slice()
+	full := make([]string, len(keys))
+	args := make([]any, 0, 2+4*len(ps))
+	args = append(args, now, slack)
+	for i, p := range ps {
+		full[i] = r.prefix + keys[i]
+		args = append(args, p.interval, p.tolerance, p.burst, p.n)
+	}
+	what := strings.Join(keys, ", ")
+	res, err := gcraScript.Run(ctx, r.client, full, args...).Int64Slice()
 	if err != nil {
 		if ctx.Err() != nil {
-			return Decision{}, ctx.Err()
+			return Decision{}, -1, ctx.Err()
 		}
-		return Decision{}, errs.Wrap(errs.Unavailable, err, "rate limit %q", key)
+		return Decision{}, -1, errs.Wrap(errs.Unavailable, err, "rate limit %q", what)
 	}
-	if len(res) != 3 {
-		return Decision{}, errs.E(errs.Internal, "rate limit %q: script returned %d values", key, len(res))
+	if len(res) != 4 {
+		return Decision{}, -1, errs.E(errs.Internal, "rate limit %q: script returned %d values", what, len(res))
 	}
 	d := Decision{Allowed: res[0] == 1, Remaining: int(res[2])}
 	switch {
@@ -72,5 +100,5 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit, n int) (Decision
 	default:
 		d.RetryAfter = time.Duration(res[1]) * time.Microsecond
 	}
-	return d, nil
+	return d, int(res[3]), nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/linxGnu/gosmpp/data"
@@ -177,73 +176,4 @@ func receiptText(id string, submitted, done time.Time, oc outcome, text string) 
 	}
 	return fmt.Sprintf("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
 		id, oc.dlvrd, submitted.UTC().Format(layout), done.UTC().Format(layout), oc.stat, oc.err, string(r))
-}
-
-// InjectMO sends a mobile-originated message from a handset (from) to to as deliver_sm
-// to a bound receiver or transceiver of systemID, and returns once the ESME answered
-// every part. Text in GSM 7-bit's alphabet goes as data_coding 0 (160 characters, 153
-// per part), other text as UCS-2 (70, 67 per part); longer text is split into parts with
-// an 8-bit-ref concatenation UDH. It fails with ErrNoReceiver when no such session is
-// bound, and with a *StatusError when the ESME answers with an error.
-func (s *Server) InjectMO(systemID, from, to, text string) error {
-	src, err := pdu.NewAddressWithAddr(from)
-	if err != nil {
-		return fmt.Errorf("smsc: InjectMO from: %w", err)
-	}
-	dst, err := pdu.NewAddressWithAddr(to)
-	if err != nil {
-		return fmt.Errorf("smsc: InjectMO to: %w", err)
-	}
-	enc, parts := splitMO(text)
-	if len(parts) > 255 {
-		return fmt.Errorf("smsc: InjectMO: text needs %d parts, more than 255", len(parts))
-	}
-	ref := byte(s.nextRef.Add(1))
-	for i, part := range parts {
-		p := pdu.NewDeliverSM().(*pdu.DeliverSM)
-		p.SourceAddr, p.DestAddr = src, dst
-		if p.Message, err = pdu.NewBinaryShortMessageWithEncoding(part, enc); err != nil {
-			return fmt.Errorf("smsc: InjectMO part %d: %w", i+1, err)
-		}
-		if len(parts) > 1 {
-			p.EsmClass |= data.SM_UDH_GSM
-			p.Message.SetUDH(pdu.UDH{pdu.NewIEConcatMessage(byte(len(parts)), byte(i+1), ref)})
-		}
-		if err := s.send(&delivery{systemID: systemID, p: p}, false); err != nil {
-			return fmt.Errorf("smsc: InjectMO to %s, part %d of %d: %w", systemID, i+1, len(parts), err)
-		}
-	}
-	s.log.Info("smsc injected MO", "system_id", systemID, "parts", len(parts))
-	return nil
-}
-
-// splitMO encodes text and cuts it into parts, never between an escape and the
-// character it escapes, nor inside a UTF-16 surrogate pair.
-func splitMO(text string) (data.Encoding, [][]byte) {
-	enc, single, per := data.GSM7BIT, 160, 153
-	if len(data.ValidateGSM7String(text)) > 0 {
-		enc, single, per = data.UCS2, 140, 134
-	}
-	b, err := enc.Encode(text)
-	if err != nil { // not reached: the alphabet was checked above
-		b = []byte(strings.ToValidUTF8(text, "?"))
-	}
-	if len(b) <= single {
-		return enc, [][]byte{b}
-	}
-	var parts [][]byte
-	for len(b) > 0 {
-		n := min(per, len(b))
-		if n < len(b) {
-			if enc == data.GSM7BIT && b[n-1] == 0x1B {
-				n--
-			}
-			if enc == data.UCS2 && b[n-2]&0xFC == 0xD8 { // high surrogate last
-				n -= 2
-			}
-		}
-		parts = append(parts, b[:n])
-		b = b[n:]
-	}
-	return enc, parts
 }

@@ -57,7 +57,7 @@ func TestSplitMO(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			enc, parts := splitMO(tc.text)
+			enc, parts := splitMO(tc.text, 153, 134)
 			var sizes []int
 			var joined []byte
 			for _, p := range parts {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
-	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 )
 
@@ -49,7 +48,7 @@ func (e *benchEvents) Failed(context.Context, Outcome) error {
 	return nil
 }
 
-func (e *benchEvents) Inbound(context.Context, client.MO, string) error { return nil }
+func (e *benchEvents) Inbound(context.Context, Inbound, string) error { return nil }
 
 func benchmarkGatewaySend(b *testing.B, sessions, window int) {
 	srv, err := smsc.New(smsc.Config{Accounts: map[string]string{"acme": "secret"}, ReceiptDelay: 0})

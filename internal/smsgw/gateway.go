@@ -53,6 +53,16 @@
 // failed report in between leaves it to the SMSC's resent receipt, or to the
 // sweeper timeoutRetry later. Outcomes are thus reported at least once.
 //
+// Inbound. A mobile-originated message of one part goes to Events.Inbound as it
+// comes. The parts of a concatenated one (UDH IEI 0x00 or 0x08, or the sar_ TLVs)
+// are kept in an MOParts store (WithMOParts; in memory by default), keyed by
+// carrier, sender, recipient, reference and part count, each acknowledged once
+// kept; the message goes to Events.Inbound once, whole, when its last part comes,
+// or with the parts it has, flagged partial, when its carrier's mo_part_timeout
+// passes from its first part (on the WithClock clock). Duplicates and parts resent
+// after the message was reported are dropped. Like outcomes, a message is reported
+// at least once, with a stable Inbound.ID (see mo.go).
+//
 // Bind state. Each session reports its binds and losses through
 // client.Config.OnState, which the gateway records per session; picking a
 // session also asks client.Session.Bound, so that one whose connection was just
@@ -80,7 +90,7 @@ import (
 type Events interface {
 	Delivered(ctx context.Context, o Outcome) error
 	Failed(ctx context.Context, o Outcome) error
-	Inbound(ctx context.Context, m client.MO, carrier string) error
+	Inbound(ctx context.Context, m Inbound, carrier string) error
 }
 
 // Outcome is the final state of a sent message.
@@ -168,6 +178,8 @@ type Gateway struct {
 	// storeGrace is how long a sent message waits in memory for its receipts
 	// before it is written to store (WithPendingGrace).
 	storeGrace time.Duration
+
+	moState // inbound reassembly (mo.go)
 }
 
 // Option configures New.
@@ -310,14 +322,20 @@ func New(ctx context.Context, cfg *carrier.Config, ev Events, log *slog.Logger, 
 		timeouts:  make(map[string]time.Duration, len(cfg.Carriers)),
 		wake:      make(chan struct{}, 1),
 		sweepDone: make(chan struct{}),
+		moState: moState{parts: NewMemMOParts(), now: time.Now,
+			moTimeouts: make(map[string]time.Duration, len(cfg.Carriers)), moWake: make(chan struct{}, 1)},
 	}
 	for _, o := range opts {
 		o(g)
 	}
 	// The sessions outlive New's ctx: they end with Close.
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	g.wg.Add(1)
+	for _, cr := range cfg.Carriers {
+		g.moTimeouts[cr.Name] = cr.MOPartTimeout()
+	}
+	g.wg.Add(2)
 	go g.sweep()
+	go g.sweepMO()
 	for _, cr := range cfg.Carriers {
 		g.timeouts[cr.Name] = cr.ReceiptTimeout()
 		l := &line{name: cr.Name}
@@ -347,7 +365,8 @@ func (g *Gateway) dial(cr carrier.Carrier, bind client.BindType, h client.Handle
 		SystemType: cr.SMPP.SystemType, Bind: bind, Window: cr.SMPP.Window,
 		Throughput: cr.SMPP.Throughput, EnquireLink: cr.KeepAlive(),
 		RebindMin: rebindMin, RebindMax: rebindMax,
-		Logger: log,
+		PackedGSM7: cr.SMPP.MOPackedGSM7,
+		Logger:     log,
 		// Called from the session's goroutine: only records the state.
 		OnState: s.bound.Store,
 	}

@@ -46,7 +46,7 @@ type recorder struct {
 	mu        sync.Mutex
 	delivered []Outcome
 	failed    []Outcome
-	inbound   []client.MO
+	inbound   []Inbound
 	carriers  []string
 	changed   chan struct{}
 }
@@ -76,7 +76,7 @@ func (r *recorder) Failed(_ context.Context, o Outcome) error {
 	return nil
 }
 
-func (r *recorder) Inbound(_ context.Context, m client.MO, carrier string) error {
+func (r *recorder) Inbound(_ context.Context, m Inbound, carrier string) error {
 	r.mu.Lock()
 	r.inbound = append(r.inbound, m)
 	r.carriers = append(r.carriers, carrier)
@@ -129,6 +129,7 @@ type carrierSpec struct {
 	// receiptTimeout overrides smpp.receipt_timeout after Parse (which allows 1s at
 	// least), such as "300ms"; empty keeps the default.
 	receiptTimeout string
+	packedGSM7     bool // smpp.mo_packed_gsm7
 }
 
 func gateway(t *testing.T, ev Events, specs ...carrierSpec) *Gateway {
@@ -158,6 +159,7 @@ func gatewayWith(t *testing.T, ev Events, opts []Option, specs ...carrierSpec) *
 		if s.receiptTimeout != "" {
 			cfg.Carriers[i].SMPP.ReceiptTimeout = s.receiptTimeout
 		}
+		cfg.Carriers[i].SMPP.MOPackedGSM7 = s.packedGSM7
 	}
 	g, err := New(context.Background(), cfg, ev, testLogger(), opts...)
 	if err != nil {

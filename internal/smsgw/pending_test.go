@@ -12,7 +12,6 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/postgres"
-	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/smsgw"
@@ -23,6 +22,11 @@ import (
 func TestMemPendingContract(t *testing.T) {
 	t.Parallel()
 	storetest.SMSPending(t, func(t *testing.T) smsgw.Pending { return smsgw.NewMemPending() })
+}
+
+func TestMemMOPartsContract(t *testing.T) {
+	t.Parallel()
+	storetest.SMSMOParts(t, func(t *testing.T) smsgw.MOParts { return smsgw.NewMemMOParts() })
 }
 
 // outcomes is an Events that records outcomes.
@@ -45,7 +49,7 @@ func (o *outcomes) Failed(_ context.Context, x smsgw.Outcome) error {
 	return nil
 }
 
-func (o *outcomes) Inbound(context.Context, client.MO, string) error { return nil }
+func (o *outcomes) Inbound(context.Context, smsgw.Inbound, string) error { return nil }
 
 func (o *outcomes) counts() (int, int) {
 	o.mu.Lock()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/carrier"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
-	"github.com/catalyst-cpaas/catalyst/internal/smpp/client"
 	"github.com/catalyst-cpaas/catalyst/internal/smpp/sms"
 )
 
@@ -561,8 +560,4 @@ func (g *Gateway) expire(t *tracked) {
 	t.deadline = time.Now().Add(timeoutRetry)
 	g.queueLocked(t)
 	g.mu.Unlock()
-}
-
-func (h *handler) MO(ctx context.Context, m client.MO) error {
-	return h.g.ev.Inbound(ctx, m, h.carrier)
 }

@@ -37,6 +37,9 @@ type Stores struct {
 	// SMSPending keeps sent SMS awaiting receipts; nil (in-memory mode) leaves them in
 	// the connector's memory.
 	SMSPending smsgw.Pending
+	// SMSMOParts keeps the parts of concatenated inbound SMS; nil (in-memory mode)
+	// leaves them in the connector's memory.
+	SMSMOParts smsgw.MOParts
 	// Billing's stores: rate cards, FX rates, promo codes, balance settings and
 	// charge records next to the ledger; the wallet (balances and reservations) and
 	// the monthly volume counter in Redis when PostgreSQL and Redis are both given,
@@ -155,7 +158,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
 	}
 	return &Stores{
-		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), SMSPending: db.SMSPending(),
+		Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(), SMSPending: db.SMSPending(), SMSMOParts: db.SMSMOParts(),
 		RateCards: db.RateCards(), FXRates: db.FXRates(), Promos: db.Promos(), BillingSettings: db.BillingSettings(), Charges: db.Charges(),
 		FirewallReputation: db.FirewallReputation(), FirewallReviews: db.FirewallReviews(), FirewallAudit: db.FirewallAudit(),
 		Description: "PostgreSQL " + redact(databaseURL), close: db.Close, inDatabase: true,

@@ -56,6 +56,18 @@ func (e *rlEnv) allowKey(t *testing.T, key string, l ratelimit.Limit, n int, wan
 	}
 }
 
+// allowAll calls AllowAll and fails unless the decision and refused index are want.
+func (e *rlEnv) allowAll(t *testing.T, reqs []ratelimit.Request, want ratelimit.Decision, wantRefused int) {
+	t.Helper()
+	got, refused, err := e.l.AllowAll(e.ctx, reqs)
+	if err != nil {
+		t.Fatalf("AllowAll(%+v): %v", reqs, err)
+	}
+	if got != want || refused != wantRefused {
+		t.Fatalf("AllowAll(%+v) = %+v, refused %d; want %+v, refused %d", reqs, got, refused, want, wantRefused)
+	}
+}
+
 func allowed(remaining int) ratelimit.Decision {
 	return ratelimit.Decision{Allowed: true, Remaining: remaining}
 }
@@ -157,6 +169,38 @@ var rateLimiterCases = []struct {
 		if ok.Load() != 100 || no.Load() != 400 {
 			t.Fatalf("allowed %d and denied %d of 500, want 100 and 400", ok.Load(), no.Load())
 		}
+	}},
+	{"AllowAll takes from every bucket or from none", func(t *testing.T, e *rlEnv) {
+		wide := ratelimit.Limit{Rate: 3, Period: 3 * every, Burst: 3} // one token every 20ms
+		narrow, other := e.key+"/narrow", e.key+"/other"
+		both := []ratelimit.Request{{Key: e.key, Limit: wide, N: 1}, {Key: narrow, Limit: tenPer200ms, N: 10}}
+		e.allowAll(t, both, allowed(0), -1) // wide 2 left, narrow 0: the smallest Remaining
+		e.allowAll(t, both, denied(10*every, 0), 1)
+		e.allowAll(t, both, denied(10*every, 0), 1)
+		e.allow(t, wide, 0, allowed(2)) // the refusals took nothing from wide
+		// The refusal that waits longest is reported, Never before any wait.
+		e.allowAll(t, []ratelimit.Request{{Key: narrow, Limit: tenPer200ms, N: 2}, {Key: e.key, Limit: wide, N: 4}},
+			denied(ratelimit.Never, 2), 1)
+		e.allow(t, wide, 2, allowed(0))
+		e.allowAll(t, []ratelimit.Request{{Key: e.key, Limit: wide, N: 1}, {Key: narrow, Limit: tenPer200ms, N: 3}},
+			denied(3*every, 0), 1)
+		e.advance(every)
+		e.allowAll(t, []ratelimit.Request{{Key: other, Limit: tenPer200ms, N: 4}, {Key: e.key, Limit: wide, N: 1}}, allowed(0), -1)
+		e.allowKey(t, other, tenPer200ms, 0, allowed(6))
+		e.allowKey(t, narrow, tenPer200ms, 0, allowed(1))
+	}},
+	{"AllowAll with a duplicate key, no request or an invalid one is Invalid", func(t *testing.T, e *rlEnv) {
+		for name, reqs := range map[string][]ratelimit.Request{
+			"none":      nil,
+			"duplicate": {{Key: e.key, Limit: tenPer200ms, N: 1}, {Key: e.key, Limit: tenPer200ms, N: 1}},
+			"invalid":   {{Key: e.key, Limit: tenPer200ms, N: 1}, {Key: e.key + "/2", Limit: ratelimit.Limit{}, N: 1}},
+		} {
+			_, refused, err := e.l.AllowAll(e.ctx, reqs)
+			if errs.CodeOf(err) != errs.Invalid || refused != -1 {
+				t.Errorf("AllowAll %s: refused %d, error %v, want code %q", name, refused, err, errs.Invalid)
+			}
+		}
+		e.allow(t, tenPer200ms, 0, allowed(10)) // nothing was taken
 	}},
 	{"an invalid limit, a negative n or an empty key is Invalid", func(t *testing.T, e *rlEnv) {
 		for _, c := range []struct {

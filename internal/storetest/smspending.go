@@ -64,7 +64,9 @@ func finish(t *testing.T, ctx context.Context, s smsgw.Pending, e smsgw.PendingE
 	mustNot(t, s.Finish(ctx, e.Carrier, e.TenantID, e.MessageID))
 }
 
-func wantNext(t *testing.T, ctx context.Context, s smsgw.Pending, want time.Time) {
+func wantNext(t *testing.T, ctx context.Context, s interface {
+	NextDeadline(context.Context) (time.Time, bool, error)
+}, want time.Time) {
 	t.Helper()
 	got, ok, err := s.NextDeadline(ctx)
 	mustNot(t, err)

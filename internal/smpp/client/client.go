@@ -116,6 +116,10 @@ type Config struct {
 	// [0, min(RebindMax, RebindMin·2ⁿ)] (full jitter), at least RebindMin/2.
 	// Defaults 500ms and 30s.
 	RebindMin, RebindMax time.Duration
+	// PackedGSM7 reads mobile-originated GSM-7 short messages (data_coding 0) as
+	// packed septets, for SMSCs that deliver them as on the air interface rather
+	// than one septet per octet as SMPP asks (ask the carrier).
+	PackedGSM7 bool
 	// Logger receives connection events; default discards.
 	Logger *slog.Logger
 	// OnState, if set, is called with true when the Session becomes bound (the
@@ -197,7 +201,7 @@ type Handler interface {
 	// SubmitResult.ID, so the two compare equal.
 	Receipt(ctx context.Context, r sms.Receipt) error
 	// MO gets one mobile-originated part; concatenated parts arrive one by one,
-	// each with its UDH.
+	// each with its Concat.
 	MO(ctx context.Context, m MO) error
 }
 
@@ -214,6 +218,12 @@ type MO struct {
 	UDH *sms.UDH
 	// Payload is the short_message (or message_payload) as received, UDH included.
 	Payload []byte
+	// Body is the user data after the UDH in the form sms.DecodeText reads (GSM-7
+	// unpacked): a concatenated message's text is its parts' bodies joined.
+	Body []byte
+	// Concat is the part's place in a concatenated message (from its UDH, or the
+	// sar_ TLVs), nil for a message of one part.
+	Concat *sms.Concat
 	// DecodeErr is why Text could not be decoded (an unsupported data_coding, a
 	// malformed UDH); the part is still delivered so nothing is lost.
 	DecodeErr error

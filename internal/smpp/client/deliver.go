@@ -141,7 +141,8 @@ func international(ton byte, addr string) string {
 	return addr
 }
 
-func (d deliverSM) mo() MO {
+// mo decodes the message; packed reads GSM-7 as packed septets (Config.PackedGSM7).
+func (d deliverSM) mo(packed bool) MO {
 	m := MO{
 		From:       international(d.srcTON, d.src),
 		To:         international(d.dstTON, d.dst),
@@ -149,10 +150,12 @@ func (d deliverSM) mo() MO {
 		EsmClass:   d.esmClass,
 		Payload:    d.payload(),
 	}
-	m.Text, m.UDH, m.DecodeErr = sms.Decode(d.dataCoding, d.esmClass, m.Payload)
+	p, err := sms.DecodePart(d.dataCoding, d.esmClass, m.Payload, packed)
+	m.Text, m.UDH, m.Body, m.DecodeErr = p.Text, p.UDH, p.Body, err
 	if m.DecodeErr != nil {
 		m.Text = ""
 	}
+	m.Concat = sms.ConcatOf(m.UDH, d.tlvs)
 	return m
 }
 
@@ -207,7 +210,7 @@ func (s *Session) onDeliver(f frame) data.CommandStatusType {
 		}
 		return data.ESME_ROK
 	}
-	m := d.mo()
+	m := d.mo(s.cfg.PackedGSM7)
 	if m.DecodeErr != nil {
 		s.log.Warn("smpp MO not decodable; delivered raw", "data_coding", m.DataCoding, "err", m.DecodeErr)
 	}

@@ -46,7 +46,7 @@ func TestParseDeliverSMGolden(t *testing.T) {
 	if err != nil || r.MessageID != sms.NormalizeID("1AB") || r.State != sms.StateDelivered {
 		t.Errorf("receipt %+v, %v", r, err)
 	}
-	if m := d.mo(); m.From != "+447700900123" || m.To != "Catalyst" {
+	if m := d.mo(false); m.From != "+447700900123" || m.To != "Catalyst" {
 		t.Errorf("addresses %q → %q", m.From, m.To)
 	}
 
@@ -89,7 +89,7 @@ func TestMODecodeError(t *testing.T) {
 	t.Parallel()
 	// UDHI set but the UDH length runs past the message: still delivered, raw.
 	d := deliverSM{esmClass: 0x40, dataCoding: 0, shortMessage: []byte{0x09, 0x00, 0x03}}
-	m := d.mo()
+	m := d.mo(false)
 	if m.DecodeErr == nil || m.Text != "" || !bytes.Equal(m.Payload, d.shortMessage) {
 		t.Errorf("MO %+v", m)
 	}
@@ -110,7 +110,7 @@ func FuzzParseDeliverSM(f *testing.F) {
 		if len(d.shortMessage) > len(body) {
 			t.Fatalf("short_message of %d octets from a body of %d", len(d.shortMessage), len(body))
 		}
-		_ = d.mo()
+		_ = d.mo(false)
 		_ = d.isReceipt()
 	})
 }

@@ -3,6 +3,7 @@ package charging
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -201,6 +202,10 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 	res := wallet.Reservation{ID: m.MessageID, TenantID: m.TenantID, Currency: b.Currency, Amount: b.Total,
 		ChargeOnFailure: b.ChargeOnFailure, CreatedAt: now, ExpiresAt: now.Add(e.cfg.ReservationTTL)}
 	got, err := e.withAccount(ctx, m.TenantID, func() (wallet.Result, error) { return e.cfg.Wallet.Reserve(ctx, res) })
+	if errors.Is(err, ErrUnloadable) {
+		// Not a state a retry repairs: the message ends, saying why.
+		return nil, decline(m, catalog.DeclineTenantSuspended, "%v", err), nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,7 +225,7 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 		return nil, nil, nil
 	}
 	if held.Amount.IsPositive() {
-		_, created, err := e.cfg.Ledger.Post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency))
+		_, created, err := e.post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency))
 		if err != nil {
 			return nil, nil, fmt.Errorf("billing: record reservation %s in the ledger: %w", held.ID, err)
 		}

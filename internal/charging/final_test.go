@@ -75,3 +75,39 @@ func TestUnloadableLedgerBalanceIsReported(t *testing.T) {
 		}
 	})
 }
+
+// A decline is a final answer: a replay of the message after a top-up — from the
+// first step, or of the reserve step alone — is declined again, nothing reserved.
+func TestReplayedDeclineAfterTopUpStaysDeclined(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "0.01", smsCard())
+		m := f.message("hello")
+		if _, d := f.authorize(t, m); d == nil || d.Reason != catalog.DeclineInsufficientBalance {
+			t.Fatalf("first answer: %+v, want insufficient_balance", d)
+		}
+		if _, _, _, err := f.engine.TopUp(f.ctx, f.tenant, "pay-1", "", dec("1"), "EUR"); err != nil {
+			t.Fatal(err)
+		}
+		a, d := f.authorize(t, m)
+		if a != nil || d == nil || d.Reason != catalog.DeclineInsufficientBalance || d.MessageID != m.MessageID {
+			t.Fatalf("replay after the top-up: authorized %+v declined %+v, want the first decline again", a, d)
+		}
+		// The reserve step replayed on its own (its billing.rating redelivered).
+		other := f.message("hello")
+		r, d, err := f.engine.Rate(f.ctx, other)
+		if err != nil || d != nil {
+			t.Fatalf("rate: %+v %v", d, err)
+		}
+		r.Message = m
+		a, d, err = f.engine.Reserve(f.ctx, r)
+		if err != nil || a != nil || d == nil || d.Reason != catalog.DeclineInsufficientBalance {
+			t.Fatalf("reserve replayed after the top-up: %+v %+v %v, want declined", a, d, err)
+		}
+		f.wantAccount(t, "1.01", "0")
+		if _, err := f.cfg.Charges.Get(f.ctx, f.tenant, m.MessageID); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("charge of the declined message: %v, want none", err)
+		}
+		f.wantClean(t)
+	})
+}

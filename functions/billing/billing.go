@@ -304,6 +304,10 @@ type settle struct {
 	log    *slog.Logger
 	stop   chan struct{}
 	done   sync.WaitGroup
+	// unreported holds expired reservations released in the wallet and the ledger
+	// whose charge row or billing.released is still owed: retried every sweep.
+	mu         sync.Mutex
+	unreported []catalog.BillingReleased
 	// fused also records the settlement and checks the thresholds (the Sequence's
 	// billing-record and billing-thresholds steps).
 	fused bool
@@ -398,53 +402,6 @@ func (f *settle) recordAndCheck(ctx context.Context, tenantID string, s charging
 		return err
 	}
 	return emitAlerts(ctx, f.emit, tenantID, alerts)
-}
-
-// sweep releases expired reservations every ExpiryInterval and emits their
-// billing.released, recording each on its charge and checking the tenant's levels.
-func (f *settle) sweep() {
-	defer f.done.Done()
-	t := time.NewTicker(ExpiryInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), ExpiryInterval)
-		if err := f.expire(ctx); err != nil {
-			f.log.Warn("billing: expiring reservations", "error", err)
-		}
-		cancel()
-	}
-}
-
-func (f *settle) expire(ctx context.Context) error {
-	released, err := f.engine.ExpireDue(ctx, 256)
-	for _, r := range released {
-		if err := f.engine.RecordReleased(ctx, r); err != nil {
-			return err
-		}
-		f.log.InfoContext(ctx, "billing: reservation expired", "tenant_id", r.TenantID, "message_id", r.MessageID, "amount", r.Amount.String(), "currency", r.Currency)
-		if f.emit != nil {
-			out, err := newEvent(catalog.BillingReleasedType, r.MessageID+"/released", r, r.MessageRef)
-			if err != nil {
-				return err
-			}
-			if err := f.emit.Emit(ctx, *out); err != nil {
-				return err
-			}
-		}
-		alerts, err := f.engine.Thresholds(ctx, r.TenantID)
-		if err != nil {
-			return err
-		}
-		if err := emitAlerts(ctx, f.emit, r.TenantID, alerts); err != nil {
-			return err
-		}
-	}
-	return err
 }
 
 // Close stops the expiry sweep.

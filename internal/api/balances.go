@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -87,6 +88,13 @@ func (s *Server) balance(ctx context.Context, t tenant.Tenant) (balanceView, err
 		return viewOf(b), err
 	}
 	a, err := s.opts.Billing.Account(ctx, t.ID)
+	if errors.Is(err, charging.ErrUnloadable) {
+		// The wallet cannot hold it: answer the ledger's truth, and log why the
+		// tenant cannot spend (its messages are declined with the reason).
+		s.opts.Logger.ErrorContext(ctx, "balance answered from the ledger", "tenant_id", t.ID, "error", err)
+		b, err := s.opts.Billing.LedgerBalance(ctx, t.ID, t.Currency)
+		return viewOf(b), err
+	}
 	if err != nil {
 		return balanceView{}, err
 	}
@@ -166,6 +174,13 @@ func (s *Server) topup(w http.ResponseWriter, r *http.Request) {
 // tenant), else straight to the ledger.
 func (s *Server) credit(ctx context.Context, tenantID, key, reference string, amount decimal.Decimal, currency string) (ledger.Transaction, bool, error) {
 	if s.opts.Billing == nil {
+		bal, err := s.opts.Ledger.Balance(ctx, tenantID, currency)
+		if err == nil {
+			err = charging.CheckTopUp(bal, amount) // nothing is written past the limit
+		}
+		if err != nil {
+			return ledger.Transaction{}, false, err
+		}
 		return s.opts.Ledger.Post(ctx, ledger.NewTopup(tenantID, key, reference, amount, currency))
 	}
 	tx, created, alerts, err := s.opts.Billing.TopUp(ctx, tenantID, key, reference, amount, currency)

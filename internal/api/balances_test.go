@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
@@ -253,4 +254,32 @@ func TestTopupReinstatesSuspendedTenant(t *testing.T) {
 	if status, _, _ := a.do(t, "POST", path+"/topup", testAdmin, map[string]string{"amount": "10"}, "Idempotency-Key", "k2"); status != http.StatusOK || len(a.emitter.emitted()) != 3 {
 		t.Errorf("replay: %d, %d events", status, len(a.emitter.emitted()))
 	}
+}
+
+// A top-up past the balance limit (20 integer digits) is refused before anything is
+// written: the ledger keeps no trace of it, and the tenant goes on as before.
+func TestTopupBeyondTheLimitLeavesNoTrace(t *testing.T) {
+	forEachBalanceMode(t, func(t *testing.T, a *testAPI) {
+		acme := a.createTenant(t, "acme")
+		path := "/api/v2/balances/" + acme.id
+		if status, _, body := a.do(t, "POST", path+"/topup", testAdmin, map[string]string{"amount": "10"}, "Idempotency-Key", "first"); status != http.StatusCreated {
+			t.Fatalf("topup: %d %v", status, body)
+		}
+		status, _, body := a.do(t, "POST", path+"/topup", testAdmin, map[string]string{"amount": "99999999999999999999.999999999999999999"}, "Idempotency-Key", "huge")
+		if status != http.StatusUnprocessableEntity || fmt.Sprint(body["fields"]) == "" || !strings.Contains(fmt.Sprint(body), "amount") {
+			t.Fatalf("topup past the limit: %d %v, want 422 on amount", status, body)
+		}
+		b, err := a.db.Ledger().Balance(context.Background(), acme.id, "EUR")
+		if err != nil || b.Amount.String() != "10" {
+			t.Fatalf("ledger after the refused top-up: %+v %v, want 10", b, err)
+		}
+		if status, _, body := a.do(t, "GET", path, acme.key, nil); status != http.StatusOK || body["available"] != "10" {
+			t.Fatalf("balance: %d %v", status, body)
+		}
+		if a.engine != nil {
+			if rep, err := a.engine.Verify(context.Background()); err != nil || len(rep.Problems) > 0 {
+				t.Fatalf("verify: %+v %v", rep, err)
+			}
+		}
+	})
 }

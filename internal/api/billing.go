@@ -34,11 +34,11 @@ func (f fieldErrors) err(what string) error {
 }
 
 // unprocessable turns the stores' and billing's Invalid-with-fields (a body that
-// parsed but does not validate) into the API's 422; an Invalid without fields (JSON
-// that does not parse) stays a 400.
+// parsed but does not validate) into the API's 422; a malformed body (JSON that does
+// not parse, unknown or repeated members: errMalformed) stays a 400.
 func unprocessable(err error) error {
 	var e *errs.Error
-	if errors.As(err, &e) && e.Code == errs.Invalid && len(e.Fields) > 0 {
+	if errors.As(err, &e) && e.Code == errs.Invalid && len(e.Fields) > 0 && !errors.Is(err, errMalformed) {
 		return &errs.Error{Code: errs.Unprocessable, Message: e.Message, Fields: e.Fields, Err: e.Err}
 	}
 	return err
@@ -134,9 +134,13 @@ func (s *Server) rateCardStore(w http.ResponseWriter, r *http.Request) billing.R
 }
 
 // readRateCard reads and decodes a card body: DecodeRateCard is strict and names the
-// JSON path of every problem.
+// JSON path of every problem; a key given twice is refused before it (400), as
+// decodeJSON does for every other body.
 func readRateCard(w http.ResponseWriter, r *http.Request) (billing.RateCard, error) {
 	body, err := readBody(w, r, maxRateCardBody)
+	if err == nil {
+		err = checkDuplicateKeys(body)
+	}
 	if err != nil {
 		return billing.RateCard{}, err
 	}
@@ -156,9 +160,11 @@ func (s *Server) createRateCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := readRateCard(w, r)
-	if err == nil {
-		err = s.checkTenant(r, "tenant_id", c.TenantID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
+	err = s.checkTenant(r, "tenant_id", c.TenantID)
 	if err == nil {
 		c, err = store.Create(r.Context(), c)
 	}

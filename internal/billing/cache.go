@@ -33,6 +33,13 @@ func (c *cachedSettings) Put(ctx context.Context, s Settings) (Settings, error) 
 	return c.SettingsStore.Put(ctx, s)
 }
 
+// Swap forgets the tenant's settings whatever the outcome: after a Conflict the
+// caller reads again, and must see the write that won.
+func (c *cachedSettings) Swap(ctx context.Context, s Settings) (Settings, error) {
+	defer c.c.Forget(s.TenantID)
+	return c.SettingsStore.Swap(ctx, s)
+}
+
 // CachedRateCards wraps RateCards so that InForce answers from memory for ttl. A
 // kept answer serves only later times than it was read for, and none at or after
 // the EffectiveFrom of a version written through this wrapper since: that version

@@ -94,15 +94,28 @@ type Settings struct {
 	Suspended     bool            `json:"suspended"`        // set by billing's thresholds step
 	// LowNotified is set once balance.low was emitted for the current crossing and
 	// cleared when the balance is above CriticalLevel again, so a crossing alerts once.
-	LowNotified bool      `json:"low_notified"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	LowNotified bool `json:"low_notified"`
+	// Alerts are the tenant events the last balance checks called for and that are
+	// not emitted yet (the outbox): stored with the state change that called for
+	// them, removed once emitted, re-emitted by a sweep meanwhile.
+	Alerts []Alert `json:"alerts,omitempty"`
+	// Version counts the writes of the row (0: never written), for Swap.
+	Version   int64     `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // SettingsStore keeps Settings. Get of a tenant without settings returns the zero
 // Settings for that tenant, not NotFound.
 type SettingsStore interface {
 	Get(ctx context.Context, tenantID string) (Settings, error)
+	// Put stores s whatever the stored version (the stored Version is incremented).
 	Put(ctx context.Context, s Settings) (Settings, error)
+	// Swap stores s only if the stored row's Version is still s.Version (0: no row
+	// yet), and returns it with the next Version; Conflict when another write came
+	// first (read again, apply the change again, swap again).
+	Swap(ctx context.Context, s Settings) (Settings, error)
+	// Pending returns up to limit tenants' settings that hold alerts not emitted yet.
+	Pending(ctx context.Context, limit int) ([]Settings, error)
 }
 
 // ChargeStatus is where a charge is in its life.
@@ -168,4 +181,13 @@ type Charges interface {
 	// Get returns one charge of tenantID ("" = any tenant).
 	Get(ctx context.Context, tenantID, id string) (Charge, error)
 	List(ctx context.Context, f ChargeFilter) (ChargePage, error)
+	// RecordDecline records a message's decline unless one is recorded (the first
+	// answer stands) and returns the recorded one.
+	RecordDecline(ctx context.Context, d Decline) (Decline, error)
+	// Decline returns a message's recorded decline (NotFound when none).
+	Decline(ctx context.Context, tenantID, messageID string) (Decline, error)
+	// RecordRepair keeps the audit record of a reconciliation.
+	RecordRepair(ctx context.Context, r Repair) (Repair, error)
+	// Repairs returns a tenant's ("" = every tenant's) repairs, newest first, at most limit.
+	Repairs(ctx context.Context, tenantID string, limit int) ([]Repair, error)
 }

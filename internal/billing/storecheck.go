@@ -9,6 +9,7 @@ package billing
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,6 +222,12 @@ func PrepareSettings(s Settings, now time.Time) (Settings, error) {
 		return Settings{}, err
 	}
 	s.Expiry, s.UpdatedAt = storeTimePtr(s.Expiry), StoreTime(now)
+	if len(s.Alerts) > 0 {
+		s.Alerts = slices.Clone(s.Alerts)
+		for i := range s.Alerts {
+			s.Alerts[i].At = StoreTime(s.Alerts[i].At)
+		}
+	}
 	return s, nil
 }
 

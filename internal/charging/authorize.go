@@ -3,6 +3,7 @@ package charging
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,9 +26,52 @@ func decline(m catalog.MessageRequested, reason, format string, args ...any) *De
 		Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
+// A decline is a final answer for its message: it is recorded (refuse), and a replay
+// of the message — at the first step or at reserve, after a top-up, a new rate card or
+// a reinstatement — is answered with it again (declinedBefore) rather than priced.
+
+// declinedBefore returns the message's recorded decline, nil when it has none.
+func (e *Engine) declinedBefore(ctx context.Context, m catalog.MessageRequested) (*Declined, error) {
+	d, err := e.cfg.Charges.Decline(ctx, m.TenantID, m.MessageID)
+	if errs.CodeOf(err) == errs.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: read the decline of %s: %w", m.MessageID, err)
+	}
+	e.cfg.Logger.InfoContext(ctx, "billing: replay of a declined message declined again", "tenant_id", m.TenantID, "message_id", m.MessageID, "reason", d.Reason)
+	return &Declined{MessageRef: catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: catalog.Channel(m.Channel)},
+		Reason: d.Reason, Detail: d.Detail}, nil
+}
+
+// refuse records d as its message's final answer and returns the recorded one (a
+// decline recorded first, by a concurrent replay, stands).
+func (e *Engine) refuse(ctx context.Context, d *Declined) (*Declined, error) {
+	got, err := e.cfg.Charges.RecordDecline(ctx, billing.Decline{TenantID: d.TenantID, MessageID: d.MessageID,
+		Channel: string(d.Channel), Reason: d.Reason, Detail: d.Detail, At: e.cfg.Now()})
+	if err != nil {
+		return nil, fmt.Errorf("billing: record the decline of %s: %w", d.MessageID, err)
+	}
+	out := *d
+	out.Reason, out.Detail = got.Reason, got.Detail
+	return &out, nil
+}
+
 // Rate is the authorize Sequence's first step: it checks the tenant may spend, finds
-// the rate card in force, measures the message and prices its base.
+// the rate card in force, measures the message and prices its base. A message
+// declined before is declined again.
 func (e *Engine) Rate(ctx context.Context, m catalog.MessageRequested) (catalog.BillingRating, *Declined, error) {
+	if d, err := e.declinedBefore(ctx, m); d != nil || err != nil {
+		return catalog.BillingRating{}, d, err
+	}
+	r, d, err := e.rate(ctx, m)
+	if d != nil && err == nil {
+		d, err = e.refuse(ctx, d)
+	}
+	return r, d, err
+}
+
+func (e *Engine) rate(ctx context.Context, m catalog.MessageRequested) (catalog.BillingRating, *Declined, error) {
 	now := e.cfg.Now()
 	t, err := e.cfg.Tenants.GetTenant(ctx, m.TenantID)
 	if errs.CodeOf(err) == errs.NotFound {
@@ -165,6 +209,14 @@ func (e *Engine) Tax(ctx context.Context, r *catalog.BillingRating) error {
 // FX converts to the tenant's currency at the rate valid when the message was
 // requested, then computes tax and total. A missing rate declines the message.
 func (e *Engine) FX(ctx context.Context, r *catalog.BillingRating) (*Declined, error) {
+	d, err := e.fx(ctx, r)
+	if d != nil && err == nil {
+		d, err = e.refuse(ctx, d)
+	}
+	return d, err
+}
+
+func (e *Engine) fx(ctx context.Context, r *catalog.BillingRating) (*Declined, error) {
 	currency := r.Currency // the rate step read the tenant; an older event may lack it
 	if currency == "" {
 		t, err := e.cfg.Tenants.GetTenant(ctx, r.Message.TenantID)
@@ -188,8 +240,26 @@ func (e *Engine) FX(ctx context.Context, r *catalog.BillingRating) (*Declined, e
 // billing.authorized, or billing.declined when the balance cannot cover it or the
 // tenant is suspended. Replays answer as the first call did (the reservation's id is
 // the message id), except a replay of a message already settled, which answers
-// neither (nil, nil): it must not be sent again.
+// neither (nil, nil): it must not be sent again; and a replay of a message declined
+// before, which is declined again.
 func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog.BillingAuthorized, *Declined, error) {
+	if d, err := e.declinedBefore(ctx, r.Message); d != nil || err != nil {
+		return nil, d, err
+	}
+	return e.reserve(ctx, r)
+}
+
+// reserve is Reserve without the look for an earlier decline (Authorize's rate step
+// has looked).
+func (e *Engine) reserve(ctx context.Context, r catalog.BillingRating) (*catalog.BillingAuthorized, *Declined, error) {
+	a, d, err := e.reserveOnce(ctx, r)
+	if d != nil && err == nil {
+		d, err = e.refuse(ctx, d)
+	}
+	return a, d, err
+}
+
+func (e *Engine) reserveOnce(ctx context.Context, r catalog.BillingRating) (*catalog.BillingAuthorized, *Declined, error) {
 	m, b := r.Message, r.Breakdown
 	now := e.cfg.Now()
 	// The charge row goes to the store in a shared batch: check it before any money
@@ -201,6 +271,10 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 	res := wallet.Reservation{ID: m.MessageID, TenantID: m.TenantID, Currency: b.Currency, Amount: b.Total,
 		ChargeOnFailure: b.ChargeOnFailure, CreatedAt: now, ExpiresAt: now.Add(e.cfg.ReservationTTL)}
 	got, err := e.withAccount(ctx, m.TenantID, func() (wallet.Result, error) { return e.cfg.Wallet.Reserve(ctx, res) })
+	if errors.Is(err, ErrUnloadable) {
+		// Not a state a retry repairs: the message ends, saying why.
+		return nil, decline(m, catalog.DeclineTenantSuspended, "%v", err), nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,7 +294,7 @@ func (e *Engine) Reserve(ctx context.Context, r catalog.BillingRating) (*catalog
 		return nil, nil, nil
 	}
 	if held.Amount.IsPositive() {
-		_, created, err := e.cfg.Ledger.Post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency))
+		_, created, err := e.post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency))
 		if err != nil {
 			return nil, nil, fmt.Errorf("billing: record reservation %s in the ledger: %w", held.ID, err)
 		}
@@ -263,5 +337,5 @@ func (e *Engine) Authorize(ctx context.Context, m catalog.MessageRequested) (*ca
 	if d, err := e.FX(ctx, &r); err != nil || d != nil {
 		return nil, d, err
 	}
-	return e.Reserve(ctx, r)
+	return e.reserve(ctx, r)
 }

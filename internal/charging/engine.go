@@ -178,10 +178,16 @@ func (e *Engine) withAccount(ctx context.Context, tenantID string, op func() (wa
 }
 
 // Load puts a tenant's account into the wallet from the ledger, unless it is there:
-// the balance of its available and reserved accounts and its open reservations.
+// the balance of its available and reserved accounts and its open reservations. A
+// ledger account the wallet cannot hold (see Unloadable) is Unprocessable, naming the
+// amounts, not the wallet's bare argument error.
 func (e *Engine) Load(ctx context.Context, tenantID string) error {
 	acct, open, err := e.fromLedger(ctx, tenantID)
 	if err != nil {
+		return err
+	}
+	if err := unloadable(acct); err != nil {
+		e.cfg.Logger.ErrorContext(ctx, "billing: wallet cannot hold the ledger's account", "tenant_id", tenantID, "error", err)
 		return err
 	}
 	loaded, err := e.cfg.Wallet.Load(ctx, acct, open)
@@ -245,6 +251,11 @@ func (e *Engine) Account(ctx context.Context, tenantID string) (wallet.Account, 
 	return a, err
 }
 
+// LedgerBalance returns a tenant's balance as the ledger has it.
+func (e *Engine) LedgerBalance(ctx context.Context, tenantID, currency string) (ledger.Balance, error) {
+	return e.cfg.Ledger.Balance(ctx, tenantID, currency)
+}
+
 // Settings returns a tenant's balance settings.
 func (e *Engine) Settings(ctx context.Context, tenantID string) (billing.Settings, error) {
 	return e.cfg.Settings.Get(ctx, tenantID)
@@ -262,6 +273,47 @@ func (e *Engine) PutSettings(ctx context.Context, s billing.Settings) (billing.S
 }
 
 var zero = decimal.Zero
+
+// walletLimit is the first balance the wallet cannot hold (ledger.IntegerDigits
+// integer digits).
+var walletLimit = decimal.New(1, ledger.IntegerDigits)
+
+// ErrUnloadable marks a tenant whose ledger account the wallet cannot hold: a balance
+// of 10^20 or more (written before top-ups were checked against the limit), or a
+// negative one. Such a tenant's messages are declined with the reason, its balance
+// is answered from the ledger, and rebuild goes on past it; correcting the ledger
+// (a reversing transaction) makes it usable again.
+var ErrUnloadable = errors.New("the wallet cannot hold the tenant's ledger balance")
+
+func unloadable(a wallet.Account) error {
+	var why string
+	switch {
+	case a.Balance.GreaterThanOrEqual(walletLimit):
+		why = fmt.Sprintf("more than %d integer digits", ledger.IntegerDigits)
+	case a.Balance.IsNegative() || a.Available.IsNegative():
+		why = "negative"
+	default:
+		return nil
+	}
+	return errs.Wrap(errs.Unprocessable, ErrUnloadable, "billing: tenant %s: the ledger holds a balance of %s %s (%s reserved), %s: correct the ledger before the tenant can spend",
+		a.TenantID, ledger.Format(a.Balance), a.Currency, ledger.Format(a.Blocked), why)
+}
+
+// post records a billing step's ledger transaction. A Conflict (the key already
+// records different postings: the reservation was settled the other way, or reserved
+// at another price) is a final answer, not a race a retry could win: it becomes
+// Unprocessable, which Knative does not retry (a 409 would be retried until
+// dead-lettered). The wallet and the ledger are then apart; the reconciler repairs
+// the wallet from the ledger.
+func (e *Engine) post(ctx context.Context, tx ledger.Transaction) (ledger.Transaction, bool, error) {
+	got, created, err := e.cfg.Ledger.Post(ctx, tx)
+	if errs.CodeOf(err) == errs.Conflict {
+		e.cfg.Logger.ErrorContext(ctx, "billing: ledger conflict: the step is final, the reconciler repairs the wallet",
+			"tenant_id", tx.TenantID, "key", tx.Key, "kind", tx.Kind, "error", err)
+		return got, created, errs.Wrap(errs.Unprocessable, err, "billing: ledger key %s of tenant %s already records another transaction", tx.Key, tx.TenantID)
+	}
+	return got, created, err
+}
 
 // DefaultCardFile is the platform's price list in the config directory.
 const DefaultCardFile = "rate-card.json"

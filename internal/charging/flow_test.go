@@ -407,7 +407,9 @@ func TestCloseMonthChargesTheContractShortfallOnce(t *testing.T) {
 		}))
 		for range 2 {
 			m := f.message("hi")
-			f.authorize(t, m)
+			if _, d := f.authorize(t, m); d != nil {
+				t.Fatalf("declined %+v", d)
+			}
 			f.settle(t, m, true)
 		}
 		for range 2 {

@@ -83,7 +83,7 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	if commit {
 		if res.Amount.IsPositive() {
 			tx := ledger.NewCommit(ref.TenantID, res.ID, res.Amount, res.Charged, res.Currency, partner, share)
-			if _, _, err := e.cfg.Ledger.Post(ctx, tx); err != nil {
+			if _, _, err := e.post(ctx, tx); err != nil {
 				return Settled{}, fmt.Errorf("billing: record commit of %s in the ledger: %w", res.ID, err)
 			}
 		}
@@ -126,7 +126,7 @@ func (e *Engine) release(ctx context.Context, res wallet.Reservation) error {
 	if !res.Amount.IsPositive() {
 		return nil
 	}
-	if _, _, err := e.cfg.Ledger.Post(ctx, ledger.NewRelease(res.TenantID, res.ID, res.Amount, res.Currency)); err != nil {
+	if _, _, err := e.post(ctx, ledger.NewRelease(res.TenantID, res.ID, res.Amount, res.Currency)); err != nil {
 		return fmt.Errorf("billing: record release of %s in the ledger: %w", res.ID, err)
 	}
 	return nil
@@ -206,7 +206,7 @@ func (e *Engine) expire(ctx context.Context, r wallet.Reservation) (*catalog.Bil
 			ledger.NewRelease(res.TenantID, res.ID, res.Amount, res.Currency),
 		}
 		for _, tx := range txs {
-			if _, _, err := e.cfg.Ledger.Post(ctx, tx); err != nil {
+			if _, _, err := e.post(ctx, tx); err != nil {
 				return nil, fmt.Errorf("billing: record expiry of %s in the ledger: %w", res.ID, err)
 			}
 		}

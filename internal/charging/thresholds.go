@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/wallet"
 )
@@ -77,6 +78,15 @@ func (e *Engine) TopUp(ctx context.Context, tenantID, key, reference string, amo
 	if _, err := e.Account(ctx, tenantID); err != nil {
 		return ledger.Transaction{}, false, Alerts{}, err
 	}
+	// Check the limit before anything is written: a top-up the wallet would refuse
+	// must leave no trace in the ledger either.
+	bal, err := e.cfg.Ledger.Balance(ctx, tenantID, currency)
+	if err != nil {
+		return ledger.Transaction{}, false, Alerts{}, err
+	}
+	if err := CheckTopUp(bal, amount); err != nil {
+		return ledger.Transaction{}, false, Alerts{}, err
+	}
 	tx, created, err := e.cfg.Ledger.Post(ctx, ledger.NewTopup(tenantID, key, reference, amount, currency))
 	if err != nil {
 		return ledger.Transaction{}, false, Alerts{}, err
@@ -95,4 +105,18 @@ func (e *Engine) TopUp(ctx context.Context, tenantID, key, reference string, amo
 	}
 	alerts, err := e.Thresholds(ctx, tenantID)
 	return tx, created, alerts, err
+}
+
+// CheckTopUp refuses (Unprocessable, on the field "amount") a top-up that would take
+// the balance to 10^20 or more: the wallet could not hold it, and the ledger must
+// not record what the wallet refuses. Callers check it before posting anything.
+func CheckTopUp(bal ledger.Balance, amount decimal.Decimal) error {
+	if bal.Amount.Add(amount).LessThan(walletLimit) {
+		return nil
+	}
+	room := decimal.Max(zero, walletLimit.Sub(bal.Amount).Sub(decimal.New(1, -ledger.Scale)))
+	reason := fmt.Sprintf("the balance %s %s would exceed %d integer digits: at most %s more fits",
+		ledger.Format(bal.Amount), bal.Currency, ledger.IntegerDigits, ledger.Format(room))
+	return &errs.Error{Code: errs.Unprocessable, Message: "top-up refused: " + reason,
+		Fields: []errs.FieldViolation{{Field: "amount", Reason: reason}}}
 }

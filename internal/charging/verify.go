@@ -2,6 +2,7 @@ package charging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,7 +162,8 @@ func tenantAccount(account string) (id, kind string, ok bool) {
 // Rebuild reloads every tenant's wallet account from the ledger: those the ledger
 // knows and those the wallet holds. Run it with traffic stopped (or accept that a
 // tenant's in-flight reservations are re-read mid-flight). It returns how many
-// accounts it loaded.
+// accounts it loaded, and after loading every other one the tenants whose ledger
+// account the wallet cannot hold (ErrUnloadable), joined.
 func (e *Engine) Rebuild(ctx context.Context) (int, error) {
 	known, err := e.LedgerTenants(ctx)
 	if err != nil {
@@ -179,18 +181,24 @@ func (e *Engine) Rebuild(ctx context.Context) (int, error) {
 		ids[id] = true
 	}
 	n := 0
+	var unusable []error
 	for id := range ids {
 		if err := e.cfg.Wallet.Unload(ctx, id); err != nil {
 			return n, err
 		}
-		if err := e.Load(ctx, id); errs.CodeOf(err) == errs.NotFound {
+		err := e.Load(ctx, id)
+		switch {
+		case errs.CodeOf(err) == errs.NotFound:
 			continue // a deleted tenant: its money stays in the ledger, it cannot spend
-		} else if err != nil {
+		case errors.Is(err, ErrUnloadable):
+			unusable = append(unusable, err) // the others are rebuilt all the same
+			continue
+		case err != nil:
 			return n, fmt.Errorf("rebuild tenant %s: %w", id, err)
 		}
 		n++
 	}
-	return n, nil
+	return n, errors.Join(unusable...)
 }
 
 // LedgerTenants returns, sorted, every tenant the ledger holds money for.

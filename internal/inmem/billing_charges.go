@@ -17,6 +17,9 @@ type ChargeStore struct {
 	now  func() time.Time
 	mu   sync.Mutex
 	byID map[chargeKey]*storedCharge
+	// declines and repairs: billing_records.go
+	declines map[declineKey]billing.Decline
+	repairs  []billing.Repair
 }
 
 type chargeKey struct{ tenantID, id string }

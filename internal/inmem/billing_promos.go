@@ -124,6 +124,7 @@ func cloneSettings(s billing.Settings) billing.Settings {
 		at := *s.Expiry
 		s.Expiry = &at
 	}
+	s.Alerts = cloneAlerts(s.Alerts)
 	return s
 }
 
@@ -150,6 +151,7 @@ func (s *SettingsStore) Put(_ context.Context, st billing.Settings) (billing.Set
 	st = cloneSettings(st)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	st.Version = s.byTenant[st.TenantID].Version + 1
 	s.byTenant[st.TenantID] = st
 	return cloneSettings(st), nil
 }

@@ -19,7 +19,7 @@ import (
 // a time-partitioned store keeps in different partitions; amounts come back exactly,
 // normalized. Each subtest has tenants and channels of its own.
 func ChargeStore(t *testing.T, newStore func(t *testing.T, now func() time.Time) billing.Charges) {
-	runBilling(t, chargeCases, newStore, func(s billing.Charges, c *Clock) *chargeEnv {
+	runBilling(t, append(chargeCases, recordCases...), newStore, func(s billing.Charges, c *Clock) *chargeEnv {
 		return &chargeEnv{s: s, clock: c, tenant: newID("tenant"), other: newID("tenant"), channel: newID("sms")}
 	})
 }

@@ -246,7 +246,7 @@ var promoCases = []billingCase[*promoEnv]{
 // UpdatedAt from the clock, levels come back exactly (normalized), and an empty
 // tenant or a level with more than 18 fractional digits is Invalid.
 func SettingsStore(t *testing.T, newStore func(t *testing.T, now func() time.Time) billing.SettingsStore) {
-	runBilling(t, settingsCases, newStore, func(s billing.SettingsStore, c *Clock) *settingsEnv {
+	runBilling(t, append(settingsCases, settingsSwapCases...), newStore, func(s billing.SettingsStore, c *Clock) *settingsEnv {
 		return &settingsEnv{s: s, clock: c, tenant: newID("tenant")}
 	})
 }

@@ -1,0 +1,130 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/storetest"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
+	"github.com/catalyst-cpaas/catalyst/internal/wallet"
+)
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// flakyEmitter fails the first emit of each event id in fail, then keeps what it is given.
+type flakyEmitter struct {
+	mu     sync.Mutex
+	fail   map[string]bool
+	events []event.Event
+}
+
+func (e *flakyEmitter) Emit(_ context.Context, ev event.Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fail[ev.ID()] {
+		delete(e.fail, ev.ID())
+		return errors.New("broker unavailable")
+	}
+	e.events = append(e.events, ev)
+	return nil
+}
+
+func (e *flakyEmitter) ids() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]int{}
+	for _, ev := range e.events {
+		out[ev.ID()]++
+	}
+	return out
+}
+
+type env struct {
+	ctx    context.Context
+	db     *inmem.DB
+	clock  *storetest.Clock
+	engine *charging.Engine
+	cfg    charging.Config
+	tenant string
+}
+
+// newEnv is a billing engine over in-memory stores with one EUR tenant holding 1 EUR
+// on a card of EUR 0.01 per SMS.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	clock := storetest.NewClock(t0)
+	db := inmem.New(inmem.WithClock(clock.Now))
+	cfg := charging.Config{Tenants: db.Tenants(), Cards: db.RateCards(), FX: db.FXRates(), Promos: db.Promos(),
+		Settings: db.BillingSettings(), Charges: db.Charges(), Wallet: wallet.NewMemory(clock.Now), Ledger: db.Ledger(),
+		Volume: charging.NewMemoryCounter(), Now: clock.Now}
+	e, err := charging.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	x := &env{ctx: context.Background(), db: db, clock: clock, engine: e, cfg: cfg, tenant: "t-" + uuid.NewString()[:8]}
+	if _, err := db.Tenants().CreateTenant(x.ctx, tenant.Tenant{ID: x.tenant, Name: x.tenant, Email: x.tenant + "@example.com", Currency: "EUR", Status: tenant.Active},
+		tenant.APIKey{ID: uuid.NewString(), TenantID: x.tenant, Prefix: "ck_" + x.tenant, Hash: []byte(x.tenant)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RateCards().Create(x.ctx, billing.RateCard{Name: "std", Currency: "EUR", TenantID: x.tenant, EffectiveFrom: t0.Add(-time.Hour),
+		Rates: map[string]billing.ChannelRate{"sms": {BaseRate: decimal.RequireFromString("0.01"), Unit: billing.PerMessage}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.TopUp(x.ctx, x.tenant, "initial", "", decimal.RequireFromString("1"), "EUR"); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func (x *env) authorize(t *testing.T) catalog.MessageRequested {
+	t.Helper()
+	m := catalog.MessageRequested{MessageID: uuid.NewString(), TenantID: x.tenant, Channel: "sms", To: "+447700900123",
+		Content: catalog.Content{Type: "text", Text: "hi"}}
+	a, d, err := x.engine.Authorize(x.ctx, m)
+	if err != nil || a == nil {
+		t.Fatalf("authorize: %+v %+v %v", a, d, err)
+	}
+	return m
+}
+
+// The expiry sweep reports every reservation it released, though emitting their
+// events fails: each gets its charge row at once and its billing.released on the
+// next sweep (the wallet no longer lists them as expired).
+func TestExpirySweepReportsEveryRelease(t *testing.T) {
+	x := newEnv(t)
+	first, second := x.authorize(t), x.authorize(t)
+	x.clock.Advance(charging.DefaultReservationTTL + time.Second)
+	em := &flakyEmitter{fail: map[string]bool{first.MessageID + "/released": true, second.MessageID + "/released": true}}
+	s := &settle{engine: x.engine, emit: em, log: slog.New(slog.DiscardHandler)}
+	if err := s.expire(x.ctx); err == nil {
+		t.Fatal("expire: no error, want the failed emit reported")
+	}
+	for _, m := range []catalog.MessageRequested{first, second} {
+		c, err := x.cfg.Charges.Get(x.ctx, x.tenant, m.MessageID)
+		if err != nil || c.Status != billing.ChargeReleased {
+			t.Fatalf("charge %s after the sweep: %+v %v, want released", m.MessageID, c, err)
+		}
+	}
+	if err := s.expire(x.ctx); err != nil {
+		t.Fatalf("second sweep: %v", err)
+	}
+	got := em.ids()
+	for _, m := range []catalog.MessageRequested{first, second} {
+		if got[m.MessageID+"/released"] != 1 {
+			t.Fatalf("emitted %v after the next sweep, want each reservation's billing.released once", got)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+)
+
+// maxUnreported bounds the expired reservations a settle function keeps retrying to
+// report; past it the oldest are dropped, logged (the reservation is released all
+// the same: only its charge row and event are missing).
+const maxUnreported = 10_000
+
+// sweep releases expired reservations every ExpiryInterval and emits their
+// billing.released, recording each on its charge and checking the tenant's levels.
+func (f *settle) sweep() {
+	defer f.done.Done()
+	t := time.NewTicker(ExpiryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), ExpiryInterval)
+		if err := f.expire(ctx); err != nil {
+			f.log.Warn("billing: expiring reservations", "error", err)
+		}
+		cancel()
+	}
+}
+
+// expire releases what is due and reports every reservation released: its charge
+// row, its billing.released and the tenant's levels. One reservation's failure
+// neither stops the others nor is forgotten: it is reported again next sweep (the
+// wallet no longer lists it as expired). The errors are joined.
+func (f *settle) expire(ctx context.Context) error {
+	released, err := f.engine.ExpireDue(ctx, 256)
+	failed := []error{err}
+	f.mu.Lock()
+	todo := append(f.unreported, released...)
+	f.unreported = nil
+	f.mu.Unlock()
+	var again []catalog.BillingReleased
+	for _, r := range todo {
+		if err := f.report(ctx, r); err != nil {
+			f.log.WarnContext(ctx, "billing: expired reservation not reported yet", "tenant_id", r.TenantID, "message_id", r.MessageID, "error", err)
+			failed = append(failed, err)
+			again = append(again, r)
+		}
+	}
+	if n := len(again) - maxUnreported; n > 0 {
+		f.log.ErrorContext(ctx, "billing: expired reservations dropped unreported", "count", n)
+		again = again[n:]
+	}
+	f.mu.Lock()
+	f.unreported = append(f.unreported, again...)
+	f.mu.Unlock()
+	return errors.Join(failed...)
+}
+
+// report records an expired reservation's release on its charge, emits its
+// billing.released (its id is deterministic: a repeat is a duplicate, not news) and
+// checks its tenant's levels.
+func (f *settle) report(ctx context.Context, r catalog.BillingReleased) error {
+	if err := f.engine.RecordReleased(ctx, r); err != nil {
+		return err
+	}
+	f.log.InfoContext(ctx, "billing: reservation expired", "tenant_id", r.TenantID, "message_id", r.MessageID, "amount", r.Amount.String(), "currency", r.Currency)
+	if f.emit != nil {
+		out, err := newEvent(catalog.BillingReleasedType, r.MessageID+"/released", r, r.MessageRef)
+		if err != nil {
+			return err
+		}
+		if err := f.emit.Emit(ctx, *out); err != nil {
+			return err
+		}
+	}
+	alerts, err := f.engine.Thresholds(ctx, r.TenantID)
+	if err != nil {
+		return err
+	}
+	return emitAlerts(ctx, f.emit, r.TenantID, alerts)
+}

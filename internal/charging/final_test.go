@@ -1,0 +1,113 @@
+package charging_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+)
+
+// A ledger conflict (the settle key already records a release) is a final answer:
+// Unprocessable, which Knative dead-letters at once, not a 409 retried until then.
+func TestLedgerConflictIsFinal(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "1", smsCard())
+		m := f.message("hello")
+		a, _ := f.authorize(t, m)
+		if _, _, err := f.cfg.Ledger.Post(f.ctx, ledger.NewRelease(f.tenant, a.ReservationID, a.Amount, a.Currency)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.engine.Settle(f.ctx, catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: "sms"}, true)
+		if status := errs.Status(err); status != 422 || errs.Retryable(status) {
+			t.Fatalf("settle over a conflicting ledger: %v (status %d), want a final 422", err, status)
+		}
+	})
+}
+
+// A top-up the wallet could not hold is refused before the ledger records it.
+func TestRefusedTopUpLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "10", smsCard())
+		_, _, _, err := f.engine.TopUp(f.ctx, f.tenant, "huge", "", dec("99999999999999999999.999999999999999999"), "EUR")
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Code != errs.Unprocessable || len(e.Fields) != 1 || e.Fields[0].Field != "amount" {
+			t.Fatalf("top-up past the limit: %v, want Unprocessable on amount", err)
+		}
+		f.wantAccount(t, "10", "0")
+		f.wantClean(t)
+		if _, d := f.authorize(t, f.message("hi")); d != nil {
+			t.Fatalf("declined after the refused top-up: %+v", d)
+		}
+	})
+}
+
+// A ledger balance the wallet cannot hold (written before top-ups were checked)
+// does not brick the tenant: rebuild goes on past it and names it, loading says why,
+// and its messages are declined with the reason instead of failing until
+// dead-lettered.
+func TestUnloadableLedgerBalanceIsReported(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		other := f.withTenant(t, "EUR", "1", smsCard())
+		bad := f.withTenant(t, "EUR", "10", smsCard())
+		if _, _, err := f.cfg.Ledger.Post(f.ctx, ledger.NewTopup(bad, "legacy", "", dec("99999999999999999999.999999999999999999"), "EUR")); err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.engine.Rebuild(f.ctx)
+		if !errors.Is(err, charging.ErrUnloadable) || !strings.Contains(err.Error(), bad) || n < 1 {
+			t.Fatalf("rebuild: %d, %v; want the others loaded and %s named", n, err, bad)
+		}
+		if _, err := f.engine.Account(f.ctx, other); err != nil {
+			t.Fatalf("the other tenant after rebuild: %v", err)
+		}
+		if _, err := f.engine.Account(f.ctx, bad); !errors.Is(err, charging.ErrUnloadable) || !strings.Contains(err.Error(), "100000000000000000009.999999999999999999") {
+			t.Fatalf("account: %v, want ErrUnloadable naming the ledger balance", err)
+		}
+		f.tenant = bad
+		if _, d := f.authorize(t, f.message("hi")); d == nil || !strings.Contains(d.Detail, "ledger") {
+			t.Fatalf("message of the unloadable tenant: %+v, want a decline saying why", d)
+		}
+	})
+}
+
+// A decline is a final answer: a replay of the message after a top-up — from the
+// first step, or of the reserve step alone — is declined again, nothing reserved.
+func TestReplayedDeclineAfterTopUpStaysDeclined(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "0.01", smsCard())
+		m := f.message("hello")
+		if _, d := f.authorize(t, m); d == nil || d.Reason != catalog.DeclineInsufficientBalance {
+			t.Fatalf("first answer: %+v, want insufficient_balance", d)
+		}
+		if _, _, _, err := f.engine.TopUp(f.ctx, f.tenant, "pay-1", "", dec("1"), "EUR"); err != nil {
+			t.Fatal(err)
+		}
+		a, d := f.authorize(t, m)
+		if a != nil || d == nil || d.Reason != catalog.DeclineInsufficientBalance || d.MessageID != m.MessageID {
+			t.Fatalf("replay after the top-up: authorized %+v declined %+v, want the first decline again", a, d)
+		}
+		// The reserve step replayed on its own (its billing.rating redelivered).
+		other := f.message("hello")
+		r, d, err := f.engine.Rate(f.ctx, other)
+		if err != nil || d != nil {
+			t.Fatalf("rate: %+v %v", d, err)
+		}
+		r.Message = m
+		a, d, err = f.engine.Reserve(f.ctx, r)
+		if err != nil || a != nil || d == nil || d.Reason != catalog.DeclineInsufficientBalance {
+			t.Fatalf("reserve replayed after the top-up: %+v %+v %v, want declined", a, d, err)
+		}
+		f.wantAccount(t, "1.01", "0")
+		if _, err := f.cfg.Charges.Get(f.ctx, f.tenant, m.MessageID); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("charge of the declined message: %v, want none", err)
+		}
+		f.wantClean(t)
+	})
+}

@@ -7,6 +7,10 @@
 //
 //	go run ./hack/bench-e2e [-duration 60s] [-paced 1000] [-modes fused,unfused] [-write BENCHMARKS.md]
 //
+// With -redis-footprint it instead runs fused flat out once, waits for the drain and
+// reports what the run left in Redis per message sent (used_memory, DBSIZE, and
+// MEMORY USAGE by key kind). It FLUSHDBs REDIS_URL's database: give it its own.
+//
 // With -soak 10m it instead runs fused at -soak-rate for that long and reports the
 // process's RSS minute by minute (its own markers in BENCHMARKS.md; make bench-soak).
 package main
@@ -57,6 +61,7 @@ type options struct {
 	soakRate   int
 	dbURL      string
 	redisURL   string
+	footprint  bool
 }
 
 func run(ctx context.Context) error {
@@ -69,6 +74,8 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&o.components, "components", true, "also measure the raw ceilings and components")
 	flag.DurationVar(&o.soak, "soak", 0, "instead, one fused run this long at -soak-rate, RSS sampled each minute")
 	flag.IntVar(&o.soakRate, "soak-rate", 300, "the soak's rate, msgs/s")
+	flag.BoolVar(&o.footprint, "redis-footprint", false, "instead, one fused flat-out run, then what it left in Redis per message "+
+		"(empties REDIS_URL's database first: give it one of its own)")
 	flag.Parse()
 	o.modes = strings.Split(modes, ",")
 	o.dbURL = envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
@@ -87,6 +94,14 @@ func run(ctx context.Context) error {
 	cfg, err := uncappedConfig(work)
 	if err != nil {
 		return err
+	}
+	if o.footprint {
+		r, err := measure(ctx, o, bin, cfg, "fused", 0)
+		if err != nil {
+			return fmt.Errorf("redis footprint: %w", err)
+		}
+		fmt.Print(renderFootprint(o, r))
+		return nil
 	}
 	if o.soak > 0 {
 		o.duration = o.soak
@@ -140,6 +155,8 @@ type row struct {
 	rssMax   int64
 	rssEnd   int64
 	rssEach  []int64 // KiB at each full minute of the run
+	// footprint is what the run left in Redis (-redis-footprint).
+	footprint footprint
 }
 
 // summary is what the report needs of loadgen's --json line.
@@ -167,6 +184,11 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 	}
 	defer drop()
 	defer cleanRedis(o.redisURL, db+":")
+	if o.footprint {
+		if _, err := prepareFootprint(ctx, o.redisURL); err != nil {
+			return r, err
+		}
+	}
 	ports, err := freePorts(3)
 	if err != nil {
 		return r, err
@@ -193,6 +215,12 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 	defer func() { _ = dev.Process.Signal(os.Interrupt); _ = dev.Wait() }()
 	if err := waitReady(out, 60*time.Second); err != nil {
 		return r, err
+	}
+	var baseline int64
+	if o.footprint { // with the platform's connections open, as they are at the end
+		if baseline, err = prepareFootprint(ctx, o.redisURL); err != nil {
+			return r, err
+		}
 	}
 	pid := dev.Process.Pid
 	cpu0, _ := procCPU(pid)
@@ -233,6 +261,11 @@ func measure(ctx context.Context, o options, bin, cfg, mode string, rate int) (r
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r.summary); err != nil {
 		return r, fmt.Errorf("loadgen's last line is not its JSON summary: %w", err)
+	}
+	if o.footprint {
+		if r.footprint, err = takeFootprint(ctx, o.redisURL, baseline); err != nil {
+			return r, fmt.Errorf("redis footprint: %w", err)
+		}
 	}
 	return r, nil
 }

@@ -17,8 +17,8 @@ type Usage struct {
 	Media       bool      `json:"media,omitempty"`
 	Premium     bool      `json:"premium,omitempty"` // premium routing asked for
 	At          time.Time `json:"at"`                // when the message was requested (time bands use it)
-	// MonthVolume is the tenant's message count this calendar month, this message
-	// included (volume discounts and contract overage use it).
+	// MonthVolume is the tenant's count of messages committed this calendar month,
+	// plus this one (volume discounts and contract overage use it).
 	MonthVolume int64 `json:"month_volume"`
 }
 

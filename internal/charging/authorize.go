@@ -103,11 +103,13 @@ func (e *Engine) rate(ctx context.Context, m catalog.MessageRequested) (catalog.
 	if err != nil {
 		return catalog.BillingRating{}, nil, err
 	}
-	volume, err := e.cfg.Volume.Count(ctx, t.ID, billing.MonthOf(now), m.MessageID)
+	// The month's committed messages and this one: a declined or released message
+	// never counts, and a replay of this one is priced alike.
+	committed, err := e.cfg.Volume.Count(ctx, t.ID, billing.MonthOf(now))
 	if err != nil {
 		return catalog.BillingRating{}, nil, err
 	}
-	u := usageOf(m, now, volume)
+	u := usageOf(m, now, committed+1)
 	b, err := billing.Base(card, u)
 	if errs.CodeOf(err) == errs.NotFound {
 		return catalog.BillingRating{}, decline(m, catalog.DeclineNoRate, "rate card %s v%d has no %s rate", card.ID, card.Version, m.Channel), nil
@@ -119,20 +121,49 @@ func (e *Engine) rate(ctx context.Context, m catalog.MessageRequested) (catalog.
 }
 
 // settledBefore reports whether a reservation the wallet just re-made was already
-// settled, and if so gives the wallet hold back (the ledger is untouched).
+// settled, and if so gives the wallet hold back (the ledger is untouched). The ledger
+// answers (its settle key is taken from the moment the settlement is recorded); the
+// charge record, whose status is written a step later, for a free message the
+// ledger never saw.
 func (e *Engine) settledBefore(ctx context.Context, tenantID, id string) (bool, error) {
-	c, err := e.cfg.Charges.Get(ctx, tenantID, id)
-	if errs.CodeOf(err) == errs.NotFound {
-		return false, nil
-	}
-	if err != nil || c.Status == billing.ChargeReserved {
+	status := billing.ChargeReserved
+	tx, err := e.cfg.Ledger.Get(ctx, tenantID, ledger.SettleKey(id))
+	switch {
+	case err == nil:
+		status = billing.ChargeReleased
+		if tx.Kind == ledger.Commit {
+			status = billing.ChargeCommitted
+		}
+	case errs.CodeOf(err) != errs.NotFound:
 		return false, err
+	default:
+		c, err := e.cfg.Charges.Get(ctx, tenantID, id)
+		if errs.CodeOf(err) == errs.NotFound {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		status = c.Status
+	}
+	if status == billing.ChargeReserved {
+		return false, nil
 	}
 	if _, err := e.cfg.Wallet.Release(ctx, tenantID, id); err != nil {
 		return true, err
 	}
-	e.cfg.Logger.WarnContext(ctx, "billing: replay of a settled message ignored", "tenant_id", tenantID, "message_id", id, "status", c.Status)
+	e.forget(ctx, tenantID, id)
+	e.cfg.Logger.WarnContext(ctx, "billing: replay of a settled message ignored", "tenant_id", tenantID, "message_id", id, "status", status)
 	return true, nil
+}
+
+// forget drops a settled reservation from the wallet once the ledger holds its
+// settlement: replays are then answered from the ledger, and the wallet keeps
+// nothing per message sent. A failure only leaves the record to its retention.
+func (e *Engine) forget(ctx context.Context, tenantID, id string) {
+	if err := e.cfg.Wallet.Forget(ctx, tenantID, id); err != nil {
+		e.cfg.Logger.WarnContext(ctx, "billing: forgetting a settled reservation", "tenant_id", tenantID, "reservation_id", id, "error", err)
+	}
 }
 
 // usageOf measures a message as rate cards count it: SMS parts as the gateway will
@@ -292,6 +323,13 @@ func (e *Engine) reserveOnce(ctx context.Context, r catalog.BillingRating) (*cat
 	if held.State != wallet.Reserved {
 		// A replay of a message already settled: nothing to reserve, nothing to send.
 		return nil, nil, nil
+	}
+	if !held.Amount.IsPositive() && got.Outcome == wallet.Done {
+		// Free: the ledger never saw it, so only its charge record tells a replay
+		// after the wallet's retention from a new message.
+		if settled, err := e.settledBefore(ctx, m.TenantID, held.ID); err != nil || settled {
+			return nil, nil, err
+		}
 	}
 	if held.Amount.IsPositive() {
 		_, created, err := e.post(ctx, ledger.NewReserve(m.TenantID, held.ID, held.Amount, held.Currency))

@@ -76,6 +76,14 @@ func (e *Engine) CloseMonth(ctx context.Context, tenantID, month string) (MonthC
 	if !out.Shortfall.IsPositive() {
 		return out, nil
 	}
+	// Closed before: the ledger has the shortfall's commit (the wallet forgets a
+	// settled reservation after hours, and the month may be closed again later).
+	if _, err := e.cfg.Ledger.Get(ctx, tenantID, ledger.SettleKey(id)); err == nil {
+		out.Charged = true
+		return out, nil
+	} else if errs.CodeOf(err) != errs.NotFound {
+		return out, err
+	}
 	now := e.cfg.Now()
 	res := wallet.Reservation{ID: id, TenantID: tenantID, Currency: t.Currency, Amount: out.Shortfall,
 		CreatedAt: now, ExpiresAt: now.Add(e.cfg.ReservationTTL)}

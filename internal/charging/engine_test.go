@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
@@ -34,6 +35,9 @@ type fixture struct {
 	cfg       charging.Config
 	clock     *storetest.Clock
 	tenant    string
+	// redis and prefix are the Redis backend's client and key prefix (nil in memory).
+	redis  *redis.Client
+	prefix string
 }
 
 // memory returns an engine over in-memory stores and wallet.
@@ -69,6 +73,7 @@ func real(t *testing.T) *fixture {
 		Settings: db.BillingSettings(), Charges: db.Charges(), Wallet: wallet.NewRedis(client, prefix+"wallet:"), Ledger: batcher,
 		Volume: charging.NewRedisCounter(client, prefix+"volume:"), Now: clock.Now}
 	f := newFixture(t, cfg, clock)
+	f.redis, f.prefix = client, prefix
 	flushes := 0
 	f.newWallet = func() wallet.Wallet {
 		flushes++

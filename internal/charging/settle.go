@@ -74,18 +74,25 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 		}
 		return e.describe(charge, got), nil
 	case wallet.Unknown:
-		e.cfg.Logger.WarnContext(ctx, "billing: no reservation to settle", "tenant_id", ref.TenantID, "message_id", ref.MessageID)
-		return Settled{}, nil
+		// The wallet forgot it (settled, and the ledger has it) or never had it.
+		return e.settledInLedger(ctx, charge, remembered, got)
 	default:
 		return Settled{}, errs.E(errs.Internal, "billing: settle %s: unexpected outcome %s", charge.ID, got.Outcome)
 	}
 	res := got.Reservation
 	if commit {
+		first := got.Outcome == wallet.Done // a free message: the wallet's word
 		if res.Amount.IsPositive() {
 			tx := ledger.NewCommit(ref.TenantID, res.ID, res.Amount, res.Charged, res.Currency, partner, share)
-			if _, _, err := e.post(ctx, tx); err != nil {
+			_, created, err := e.post(ctx, tx)
+			if err != nil {
 				return Settled{}, fmt.Errorf("billing: record commit of %s in the ledger: %w", res.ID, err)
 			}
+			first = created // the ledger's key is taken once, whatever redelivery did
+			e.forget(ctx, ref.TenantID, res.ID)
+		}
+		if first {
+			e.countCommitted(ctx, charge)
 		}
 		return Settled{Committed: &catalog.BillingCommitted{MessageRef: ref, ReservationID: res.ID, Amount: res.Charged,
 			Currency: res.Currency, Available: got.Account.Available, OnFailure: !delivered, ReservedAt: charge.CreatedAt}}, nil
@@ -93,8 +100,54 @@ func (e *Engine) Settle(ctx context.Context, ref catalog.MessageRef, delivered b
 	if err := e.release(ctx, res); err != nil {
 		return Settled{}, err
 	}
+	e.forget(ctx, ref.TenantID, res.ID)
 	return Settled{Released: &catalog.BillingReleased{MessageRef: ref, ReservationID: res.ID, Amount: res.Amount,
 		Currency: res.Currency, Reason: catalog.ReleaseFailed, Available: got.Account.Available, ReservedAt: charge.CreatedAt}}, nil
+}
+
+// countCommitted adds a newly committed message to its month's volume (the month it
+// was rated in, as the contract's close sums it). A failure is logged, not returned:
+// the money is settled, and a retry would find the commit recorded and not count it.
+func (e *Engine) countCommitted(ctx context.Context, c billing.Charge) {
+	if _, err := e.cfg.Volume.Add(ctx, c.TenantID, billing.MonthOf(c.CreatedAt)); err != nil {
+		e.cfg.Logger.ErrorContext(ctx, "billing: a committed message is missing from the month's volume", "tenant_id", c.TenantID,
+			"message_id", c.MessageID, "error", err)
+	}
+}
+
+// settledInLedger answers a settlement the wallet has no reservation for: when the
+// ledger has the reservation's settlement (the wallet forgot it once recorded), it
+// is described as the first settlement was, and nothing moves; otherwise there is
+// nothing to settle.
+func (e *Engine) settledInLedger(ctx context.Context, charge billing.Charge, remembered bool, got wallet.Result) (Settled, error) {
+	tx, err := e.cfg.Ledger.Get(ctx, charge.TenantID, ledger.SettleKey(charge.ID))
+	if errs.CodeOf(err) == errs.NotFound {
+		e.cfg.Logger.WarnContext(ctx, "billing: no reservation to settle", "tenant_id", charge.TenantID, "message_id", charge.MessageID)
+		return Settled{}, nil
+	}
+	if err != nil {
+		return Settled{}, err
+	}
+	if remembered {
+		if stored, err := e.cfg.Charges.Get(ctx, charge.TenantID, charge.ID); err == nil {
+			charge = stored
+		}
+	}
+	got.Reservation.State = wallet.Released
+	if tx.Kind == ledger.Commit {
+		// Charged is what left the reserved account and did not go back to available.
+		reserved, back := zero, zero
+		for _, p := range tx.Postings {
+			switch p.Account {
+			case ledger.TenantReserved(charge.TenantID):
+				reserved = reserved.Sub(p.Amount)
+			case ledger.TenantAvailable(charge.TenantID):
+				back = back.Add(p.Amount)
+			}
+		}
+		got.Reservation.State, got.Reservation.Charged = wallet.Committed, reserved.Sub(back)
+	}
+	return e.describe(charge, got), nil
 }
 
 // describe tells what became of a reservation settled earlier: the charge record when
@@ -210,6 +263,7 @@ func (e *Engine) expire(ctx context.Context, r wallet.Reservation) (*catalog.Bil
 				return nil, fmt.Errorf("billing: record expiry of %s in the ledger: %w", res.ID, err)
 			}
 		}
+		e.forget(ctx, r.TenantID, res.ID)
 	}
 	c, err := e.cfg.Charges.Get(ctx, r.TenantID, r.ID)
 	if err != nil {

@@ -175,6 +175,17 @@ func (s *LedgerStore) Accounts(context.Context) ([]ledger.AccountTotal, error) {
 	return out, nil
 }
 
+// Get implements ledger.Store.
+func (s *LedgerStore) Get(_ context.Context, tenantID, key string) (ledger.Transaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.byKey[ledgerKey{tenantID, key}]
+	if !ok {
+		return ledger.Transaction{}, errs.E(errs.NotFound, "ledger: tenant %s has no transaction %q", tenantID, key)
+	}
+	return r.tx.Clone(), nil
+}
+
 // OpenReservations implements ledger.Store.
 func (s *LedgerStore) OpenReservations(_ context.Context, tenantID string) ([]ledger.Transaction, error) {
 	s.mu.Lock()

@@ -203,6 +203,11 @@ func (b *Batcher) Accounts(ctx context.Context) ([]AccountTotal, error) {
 	return b.store.Accounts(ctx)
 }
 
+// Get implements Store.
+func (b *Batcher) Get(ctx context.Context, tenantID, key string) (Transaction, error) {
+	return b.store.Get(ctx, tenantID, key)
+}
+
 // OpenReservations implements Store.
 func (b *Batcher) OpenReservations(ctx context.Context, tenantID string) ([]Transaction, error) {
 	return b.store.OpenReservations(ctx, tenantID)

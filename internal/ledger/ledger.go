@@ -115,6 +115,10 @@ type Store interface {
 	// OpenReservations returns the tenant's Reserve transactions that have no
 	// transaction under their SettleKey yet, oldest first.
 	OpenReservations(ctx context.Context, tenantID string) ([]Transaction, error)
+	// Get returns the transaction recorded under (tenantID, key), NotFound if none:
+	// billing's durable answer to a replay the wallet no longer remembers (is
+	// SettleKey(id) taken, and by a commit or a release?).
+	Get(ctx context.Context, tenantID, key string) (Transaction, error)
 }
 
 // Posted is one transaction's result in PostBatch.

@@ -402,6 +402,21 @@ func (s *LedgerStore) Accounts(ctx context.Context) ([]ledger.AccountTotal, erro
 	return out, nil
 }
 
+// Get implements ledger.Store: ledger_keys' primary key, then the transaction in
+// its partition.
+func (s *LedgerStore) Get(ctx context.Context, tenantID, key string) (ledger.Transaction, error) {
+	txs, _, err := readTransactions(ctx, s.db.pool, `SELECT t.id, t.tenant_id, t.kind, t.key, t.reference, t.reservation, t.at, ''
+		FROM ledger_keys k JOIN ledger_transactions t ON t.id = k.transaction_id AND t.at = k.at
+		WHERE k.tenant_id = $1 AND k.key = $2`, tenantID, key)
+	if err != nil {
+		return ledger.Transaction{}, err
+	}
+	if len(txs) == 0 {
+		return ledger.Transaction{}, errs.E(errs.NotFound, "ledger: tenant %s has no transaction %q", tenantID, key)
+	}
+	return txs[0], nil
+}
+
 // OpenReservations implements ledger.Store: the tenant's reserve transactions (a
 // partial index) with no ledger_keys row under their SettleKey, oldest first.
 func (s *LedgerStore) OpenReservations(ctx context.Context, tenantID string) ([]ledger.Transaction, error) {

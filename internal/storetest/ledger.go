@@ -146,6 +146,28 @@ var ledgerCases = []struct {
 		}
 		e.wantBalance(t, e.tenant, "EUR", "10.5", "0")
 	}},
+	{"Get finds a transaction by its key, and only its tenant's", func(t *testing.T, e *ledgerEnv) {
+		e.post(t, e.topup("5", "EUR"), true)
+		reserve := e.post(t, ledger.NewReserve(e.tenant, "m1", amount("1.25"), "EUR"), true)
+		commit := ledger.NewCommit(e.tenant, "m1", amount("1.25"), amount("1"), "EUR", "", decimal.Zero)
+		e.clock.Advance(time.Hour)
+		e.post(t, commit, true)
+		got, err := e.s.Get(e.ctx, e.tenant, ledger.SettleKey("m1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRecorded(t, got, commit, start.Add(time.Hour))
+		if got.Reservation != "m1" {
+			t.Fatalf("Get: reservation %q, want m1", got.Reservation)
+		}
+		if got, err := e.s.Get(e.ctx, e.tenant, ledger.ReserveKey("m1")); err != nil || got.ID != reserve.ID {
+			t.Fatalf("Get(reserve) = %+v, %v; want %s", got, err, reserve.ID)
+		}
+		for _, c := range [][2]string{{e.tenant, ledger.SettleKey("m2")}, {newID("tenant"), ledger.SettleKey("m1")}} {
+			_, err := e.s.Get(e.ctx, c[0], c[1])
+			wantCode(t, err, errs.NotFound)
+		}
+	}},
 	{"the same key with other postings is Conflict", func(t *testing.T, e *ledgerEnv) {
 		tx := e.topup("10", "EUR")
 		e.post(t, tx, true)

@@ -15,9 +15,13 @@ import (
 const (
 	// DefaultTTL is how long a reservation lasts when Reserve is given no ExpiresAt.
 	DefaultTTL = 24 * time.Hour
-	// DefaultRetention is how long a settled reservation is remembered, so a replayed
-	// Reserve, Commit or Release is answered Replayed or Settled rather than redone.
-	DefaultRetention = 7 * 24 * time.Hour
+	// DefaultRetention is how long a settled reservation is remembered unless
+	// forgotten first, so a replayed Reserve, Commit or Release is answered Replayed or
+	// Settled rather than redone. Billing forgets a reservation as soon as the ledger
+	// has its settlement and answers older replays from the ledger; the window covers
+	// the moment between the two, a settlement whose ledger post failed until its
+	// retry, and free (zero) reservations, which the ledger does not record.
+	DefaultRetention = 2 * time.Hour
 	// DefaultCreditTTL is how long a Credit key is remembered.
 	DefaultCreditTTL = 30 * 24 * time.Hour
 )

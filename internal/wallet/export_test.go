@@ -8,3 +8,10 @@ func DecimalLua() string {
 	}
 	return string(b)
 }
+
+// Records is how many reservation records (open and settled) a Memory wallet holds.
+func (m *Memory) Records() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.res)
+}

@@ -12,8 +12,9 @@ import (
 
 // Memory is the in-process Wallet (catalyst dev, tests): one mutex over every
 // account, exact decimal arithmetic. Settled reservations are remembered for
-// DefaultRetention and Credit keys for DefaultCreditTTL on the injected clock, swept
-// lazily, like the Redis adapter's key TTLs.
+// DefaultRetention (or until forgotten) and Credit keys for DefaultCreditTTL on the
+// injected clock, swept lazily, like the Redis adapter's key TTLs: what it holds is
+// bounded by the open reservations and the last retention's settlements.
 type Memory struct {
 	now func() time.Time
 
@@ -229,6 +230,22 @@ func (m *Memory) settle(ctx context.Context, op, tenantID, id string, to State, 
 	delete(a.open, id)
 	*rec = memRes{r: r, forget: now.Add(DefaultRetention)}
 	return Result{Reservation: r, Outcome: Done, Account: a.acct}, nil
+}
+
+// Forget implements Wallet.
+func (m *Memory) Forget(ctx context.Context, tenantID, id string) error {
+	if err := checkSettle("forget", tenantID, id, decimal.Zero); err != nil {
+		return err
+	}
+	if _, err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	k := memKey{tenantID, id}
+	if r := m.res[k]; r != nil && r.r.State != Reserved {
+		delete(m.res, k)
+	}
+	return nil
 }
 
 // Credit implements Wallet.

@@ -21,7 +21,8 @@ import (
 //
 //	P{T}:acct         hash currency, balance, blocked, suspended (0|1)
 //	P{T}:res:ID       hash amount, currency, state, charged, charge_on_failure (0|1),
-//	                  created_at, expires_at (Unix µs); settled ones expire after the retention
+//	                  created_at, expires_at (Unix µs); settled ones expire after the retention,
+//	                  or go at once when billing forgets them (the ledger has the settlement)
 //	P{T}:open         zset ID → created_at: the reservations still reserved
 //	P{T}:credit:KEY   string: a Credit key already applied (expires after the credit TTL)
 //	Ptenants          set of loaded tenant ids
@@ -114,6 +115,7 @@ var (
 	openScript    = script("open")
 	expiredScript = script("expired")
 	suspendScript = script("suspend")
+	forgetScript  = script("forget")
 )
 
 func (w *Redis) base(tenant string) string { return w.prefix + "{" + tenant + "}:" }
@@ -324,6 +326,15 @@ func (w *Redis) Release(ctx context.Context, tenantID, id string) (Result, error
 		return Result{}, err
 	}
 	return settleResult(tenantID, id, decimal.Zero, f)
+}
+
+// Forget implements Wallet.
+func (w *Redis) Forget(ctx context.Context, tenantID, id string) error {
+	if err := checkSettle("forget", tenantID, id, decimal.Zero); err != nil {
+		return err
+	}
+	_, err := w.run(ctx, forgetScript, []string{w.base(tenantID) + "res:" + id})
+	return err
 }
 
 func settleResult(tenantID, id string, charged decimal.Decimal, f []string) (Result, error) {

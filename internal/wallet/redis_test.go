@@ -50,6 +50,19 @@ func TestRedisRetention(t *testing.T) {
 			t.Errorf("PTTL %s = %v, %v; want %v", key, ttl, err, want)
 		}
 	}
+	// Forgotten (the ledger has the settlement): the settled record goes at once, the
+	// open one stays.
+	for _, id := range []string{"a", "b"} {
+		if err := w.Forget(ctx, "t", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := client.Exists(ctx, prefix+"{t}:res:a", prefix+"{t}:res:b").Result(); err != nil || n != 1 {
+		t.Errorf("after Forget, %d of the settled and the open record exist (%v), want the open one", n, err)
+	}
+	if ttl, _ := client.PTTL(ctx, prefix+"{t}:res:b").Result(); ttl != -1 {
+		t.Errorf("the open record's PTTL after Forget = %v, want none", ttl)
+	}
 }
 
 // TestLuaDecimal checks decimal.lua's add, sub, cmp and fmt against shopspring/decimal

@@ -99,6 +99,11 @@ type Wallet interface {
 	// Release gives the reservation back to the available balance; like Commit for
 	// replays and settled reservations.
 	Release(ctx context.Context, tenantID, id string) (Result, error)
+	// Forget drops a settled reservation's record before its retention ends, once its
+	// outcome is durable elsewhere (the ledger): then Commit and Release of the id are
+	// Unknown and Reserve makes a new reservation, so the caller answers replays from
+	// the ledger. An open reservation or an unknown id is left as it is.
+	Forget(ctx context.Context, tenantID, id string) error
 	// Credit adds amount (> 0) to the balance once per key (a top-up's ledger
 	// transaction id): a second Credit with the same key is Replayed.
 	Credit(ctx context.Context, tenantID, key string, amount decimal.Decimal) (Account, Outcome, error)

@@ -46,6 +46,7 @@ func Run(t *testing.T, newWallet func(t *testing.T, now func() time.Time) wallet
 		{"ReleaseReplayed", testReleaseReplayed},
 		{"SettledOtherWay", testSettledOtherWay},
 		{"UnknownIDs", testUnknown},
+		{"Forget", testForget},
 		{"Credit", testCredit},
 		{"Open", testOpen},
 		{"Expired", testExpired},
@@ -436,6 +437,31 @@ func testUnknown(t *testing.T, f *fixture) {
 		wantAccount(t, res.Account, "10", "0")
 		f.release(t, "t1", id, wallet.Unknown)
 	}
+}
+
+// Forget drops settled records only: afterwards the id is Unknown to Commit and
+// Release and new to Reserve; an open reservation and an unknown id are untouched.
+func testForget(t *testing.T, f *fixture) {
+	f.load(t, "t1", "10")
+	f.reserve(t, "t1", "done", "1", wallet.Done)
+	f.reserve(t, "t1", "open", "2", wallet.Done)
+	f.commit(t, "t1", "done", "1", wallet.Done)
+	for _, id := range []string{"done", "open", "never"} {
+		if err := f.w.Forget(f.ctx, "t1", id); err != nil {
+			t.Fatalf("Forget(%s): %v", id, err)
+		}
+	}
+	f.commit(t, "t1", "done", "1", wallet.Unknown)
+	f.release(t, "t1", "done", wallet.Unknown)
+	if open, _ := f.w.Open(f.ctx, "t1"); idsOf(open) != "open" {
+		t.Fatalf("Open after Forget = %s, want open", idsOf(open))
+	}
+	f.wantAccount(t, "t1", "9", "2")
+	f.commit(t, "t1", "open", "2", wallet.Done)
+	f.reserve(t, "t1", "done", "1", wallet.Done) // forgotten: a new reservation
+	f.wantAccount(t, "t1", "7", "1")
+	wantCode(t, f.w.Forget(f.ctx, "t1", ""), errs.Invalid, "id")
+	wantCode(t, f.w.Forget(f.ctx, "", "done"), errs.Invalid, "tenant_id")
 }
 
 func testCredit(t *testing.T, f *fixture) {

@@ -75,7 +75,7 @@ func (f function) Handle(ctx context.Context, e event.Event) (*event.Event, erro
 		if err != nil {
 			return nil, err
 		}
-		screened, err := screening.Screened(ctx, f.emit, m, s, "decided")
+		screened, err := screening.Screened(ctx, f.emit, e.Time(), m, s, "decided")
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
@@ -172,7 +173,7 @@ func TestLaterPassIsAuthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	later, err := screening.Screened(ctx, nil, m, s, s.Verdict.Phase)
+	later, err := screening.Screened(ctx, nil, time.Now(), m, s, s.Verdict.Phase)
 	if err != nil {
 		t.Fatal(err)
 	}

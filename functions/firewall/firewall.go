@@ -89,7 +89,7 @@ func (f preprocess) Handle(_ context.Context, e event.Event) (*event.Event, erro
 		return nil, err
 	}
 	s := f.engine.PreprocessAt(m, e.Time()) // a redelivered request screens as it did first
-	return screening.NewEvent(catalog.FirewallScreeningType, m.MessageID+"/screening/"+firewall.PhasePreprocess,
+	return screening.NewEvent(e.Time(), catalog.FirewallScreeningType, m.MessageID+"/screening/"+firewall.PhasePreprocess,
 		catalog.FirewallScreening{Message: m, Screen: *s}, m, "")
 }
 
@@ -111,7 +111,7 @@ func (f step) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	if err := f.run(f.engine, ctx, &w.Screen); err != nil {
 		return nil, err
 	}
-	return screening.NewEvent(catalog.FirewallScreeningType, w.Message.MessageID+"/screening/"+f.name, w, w.Message, "")
+	return screening.NewEvent(e.Time(), catalog.FirewallScreeningType, w.Message.MessageID+"/screening/"+f.name, w, w.Message, "")
 }
 
 // decide ends the Sequence.
@@ -138,7 +138,7 @@ func (f decide) Handle(ctx context.Context, e event.Event) (*event.Event, error)
 	if err := f.engine.Decide(ctx, &w.Screen); err != nil {
 		return nil, err
 	}
-	return screening.Screened(ctx, f.emit, w.Message, &w.Screen, "decided")
+	return screening.Screened(ctx, f.emit, e.Time(), w.Message, &w.Screen, "decided")
 }
 
 func releaseDefinition() fn.Definition {
@@ -244,7 +244,7 @@ func (f *release) send(ctx context.Context, s *firewall.Screen) error {
 	if err != nil {
 		return err
 	}
-	out, err := screening.Screened(ctx, f.emit, m, s, s.Verdict.Phase)
+	out, err := screening.Screened(ctx, f.emit, f.engine.Now(), m, s, s.Verdict.Phase)
 	if err != nil {
 		return err
 	}

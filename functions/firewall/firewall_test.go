@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
@@ -84,9 +85,14 @@ func run(t *testing.T, phases []fn.Function, e event.Event) event.Event {
 func TestSequence(t *testing.T) {
 	t.Parallel()
 	phases, _, rec, _ := chain(t)
-	clean := run(t, phases, requested(t, "Acme", "+447911123456", "Your table for two is booked for 8pm."))
+	req := requested(t, "Acme", "+447911123456", "Your table for two is booked for 8pm.")
+	req.SetTime(time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)) // the request's time, not today's
+	clean := run(t, phases, req)
 	if clean.Type() != catalog.MessageScreenedType || clean.Extensions()["decision"] != "pass" {
 		t.Fatalf("clean message: %s decision %v", clean.Type(), clean.Extensions()["decision"])
+	}
+	if !clean.Time().Equal(req.Time()) { // a redelivered request yields the same events
+		t.Fatalf("screened at %s, want the request's time %s", clean.Time(), req.Time())
 	}
 	var s catalog.MessageScreened
 	if err := clean.DataAs(&s); err != nil || s.Message.Content.Text != "Your table for two is booked for 8pm." {

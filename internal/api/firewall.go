@@ -190,7 +190,7 @@ func (s *Server) decideReview(w http.ResponseWriter, r *http.Request, approve bo
 	req, err := screening.RequestOf(screen)
 	if err == nil {
 		var out *event.Event
-		out, err = screening.Screened(r.Context(), s.opts.Emitter, req, screen, screen.Verdict.Phase)
+		out, err = screening.Screened(r.Context(), s.opts.Emitter, s.opts.Now(), req, screen, screen.Verdict.Phase)
 		if err == nil {
 			err = s.opts.Emitter.Emit(r.Context(), *out)
 		}

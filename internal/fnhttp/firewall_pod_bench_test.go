@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -139,7 +140,7 @@ func firewallCase(name string) podCase {
 			// It acknowledges whatever it is sent; the sweep is not per event.
 			return deps, func(b *testing.B, i int) event.Event {
 				m := firewallRequest(i)
-				e, err := screening.NewEvent(catalog.MessageScreenedType, m.MessageID+"/screened/decided", catalog.MessageScreened{
+				e, err := screening.NewEvent(time.Now(), catalog.MessageScreenedType, m.MessageID+"/screened/decided", catalog.MessageScreened{
 					MessageRef: catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: "sms"},
 					Decision:   catalog.DecisionPass, Phase: "decide", Explanation: "clean", Message: m,
 				}, m, catalog.DecisionPass)

@@ -101,6 +101,10 @@ func New(cfg Config) (*Engine, error) {
 // Close flushes the audit batches.
 func (e *Engine) Close() { e.audit.close() }
 
+// Now is the engine's clock: later decisions (a review's SLA, a throttle's release)
+// are dated by it.
+func (e *Engine) Now() time.Time { return e.now() }
+
 // Settings returns the engine's settings.
 func (e *Engine) Settings() Settings { return e.cfg.Settings }
 

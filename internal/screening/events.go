@@ -3,6 +3,7 @@ package screening
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -19,9 +20,9 @@ type Emitter interface {
 	Emit(ctx context.Context, e event.Event) error
 }
 
-// NewEvent builds a catalogued message event with a deterministic id, so a replayed
-// phase's event can be told from a new one.
-func NewEvent(typ, id string, data any, m catalog.MessageRequested, decision string) (*event.Event, error) {
+// NewEvent builds a catalogued message event dated at with a deterministic id, so a
+// replayed phase's event can be told from a new one.
+func NewEvent(at time.Time, typ, id string, data any, m catalog.MessageRequested, decision string) (*event.Event, error) {
 	ref := refOf(m)
 	raw, err := json.Marshal(data)
 	if err != nil {
@@ -34,7 +35,7 @@ func NewEvent(typ, id string, data any, m catalog.MessageRequested, decision str
 	if decision != "" {
 		ext[catalog.ExtDecision] = decision
 	}
-	e, err := catalog.New(typ, Source, json.RawMessage(raw), ext)
+	e, err := catalog.NewAt(at, typ, Source, json.RawMessage(raw), ext)
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "build %s", typ)
 	}
@@ -48,11 +49,13 @@ func refOf(m catalog.MessageRequested) catalog.MessageRef {
 
 // Screened builds message.screened for a screen's verdict, emitting fraud.alert
 // first when it is a block. suffix keeps the ids of a message's later decisions
-// apart (decided, review, review-sla, release). The API uses it for reviews.
-func Screened(ctx context.Context, emit Emitter, m catalog.MessageRequested, s *firewall.Screen, suffix string) (*event.Event, error) {
+// apart (decided, review, review-sla, release). at dates the events: the request's
+// time for the first decision (a redelivery emits the same events), the deciding
+// clock's for later ones. The API uses it for reviews.
+func Screened(ctx context.Context, emit Emitter, at time.Time, m catalog.MessageRequested, s *firewall.Screen, suffix string) (*event.Event, error) {
 	v, ref := s.Verdict, refOf(m)
 	if v.Decision == firewall.Block && emit != nil {
-		alert, err := NewEvent(catalog.FraudAlertType, m.MessageID+"/fraud-alert/"+suffix, catalog.FraudAlert{
+		alert, err := NewEvent(at, catalog.FraudAlertType, m.MessageID+"/fraud-alert/"+suffix, catalog.FraudAlert{
 			MessageRef: ref, Risk: v.Risk, Rules: v.Rules, Indicators: v.Indicators, Explanation: v.Explanation,
 			From: m.From, To: m.To, Country: s.Features.Country, Phase: v.Phase,
 		}, m, "")
@@ -63,7 +66,7 @@ func Screened(ctx context.Context, emit Emitter, m catalog.MessageRequested, s *
 			return nil, errs.Wrap(errs.Unavailable, err, "emit fraud alert")
 		}
 	}
-	return NewEvent(catalog.MessageScreenedType, m.MessageID+"/screened/"+suffix, catalog.MessageScreened{
+	return NewEvent(at, catalog.MessageScreenedType, m.MessageID+"/screened/"+suffix, catalog.MessageScreened{
 		MessageRef: ref, Decision: v.Decision, Recommended: v.Recommended, Risk: v.Risk, Phase: v.Phase,
 		Rules: v.Rules, Shadow: v.Shadow, Indicators: v.Indicators, Explanation: v.Explanation, Message: m,
 	}, m, v.Decision)

@@ -17,6 +17,9 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
+// eventTime dates the events these tests post (never the real clock).
+var eventTime = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
+
 // apiCall sends a JSON request with a bearer token and decodes a JSON answer into out.
 func apiCall(t *testing.T, method, url, bearer string, in, out any) int {
 	t.Helper()
@@ -65,7 +68,7 @@ func TestIngressCredentialsInDev(t *testing.T) {
 		ref := catalog.MessageRef{MessageID: id, TenantID: tenantID, Channel: "sms"}
 		req := catalog.MessageRequested{MessageID: id, TenantID: tenantID, Channel: "sms", To: "+447911123456",
 			Content: catalog.Content{Type: "text", Text: "hello"}}
-		e, err := catalog.New(typ, "/test", data(ref, req), map[string]string{"tenantid": tenantID, "channel": "sms", "messageid": id})
+		e, err := catalog.NewAt(eventTime, typ, "/test", data(ref, req), map[string]string{"tenantid": tenantID, "channel": "sms", "messageid": id})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,8 @@
 // message_id and, when registered_delivery asks for one, sends a delivery receipt
 // deliver_sm (esm_class 0x04, SMPP 3.4 Appendix B text plus the receipted_message_id
 // and message_state TLVs) about 100ms later. Right after the first successful bind it
-// sends one mobile-originated deliver_sm: UCS-2 "héllo ☺" from +447700900001 to 12345.
+// sends one mobile-originated deliver_sm: UCS-2 "héllo ☺" from +447700900001 to 12345,
+// then the parts of two concatenated ones (CONCAT_MO).
 //
 // Usage: node server.js [port] [--exit-on-eof]   (port 0 or none: a free port)
 // stdout carries one JSON object per line:
@@ -140,8 +141,19 @@ const server = smpp.createServer((session) => {
   });
 });
 
+// CONCAT_MO are concatenated MOs sent after MO, parts out of order: one in GSM-7 with
+// the sar_ TLVs (reference 0x1234, 3 parts), one in UCS-2 with a 16-bit-reference UDH
+// (IEI 0x08, reference 0xABCD, 2 parts).
+const CONCAT_MO = [
+  { sar: [0x1234, 3, 2], data_coding: 0, text: 'part two, ' },
+  { udh16: [0xabcd, 2, 2], data_coding: 8, text: ', мир 😀' },
+  { sar: [0x1234, 3, 3], data_coding: 0, text: 'part three.' },
+  { sar: [0x1234, 3, 1], data_coding: 0, text: 'Part one, ' },
+  { udh16: [0xabcd, 2, 1], data_coding: 8, text: 'Привет' },
+];
+
 function sendMO(session) {
-  session.deliver_sm({
+  const base = {
     source_addr_ton: 1,
     source_addr_npi: 1,
     source_addr: MO.source,
@@ -149,9 +161,20 @@ function sendMO(session) {
     dest_addr_npi: 0,
     destination_addr: MO.dest,
     esm_class: 0,
-    data_coding: smpp.ENCODING.UCS2,
-    short_message: MO.text,
-  }, (resp) => emit({ event: 'deliver_sm_resp', kind: 'mo', status: resp.command_status }));
+  };
+  session.deliver_sm({ ...base, data_coding: smpp.ENCODING.UCS2, short_message: MO.text },
+    (resp) => emit({ event: 'deliver_sm_resp', kind: 'mo', status: resp.command_status }));
+  for (const part of CONCAT_MO) {
+    const pdu = { ...base, data_coding: part.data_coding };
+    if (part.sar) {
+      [pdu.sar_msg_ref_num, pdu.sar_total_segments, pdu.sar_segment_seqnum] = part.sar;
+      pdu.short_message = part.text;
+    } else {
+      const [ref, total, seq] = part.udh16;
+      pdu.short_message = { udh: Buffer.from([0x06, 0x08, 0x04, ref >> 8, ref & 0xff, total, seq]), message: part.text };
+    }
+    session.deliver_sm(pdu, (resp) => emit({ event: 'deliver_sm_resp', kind: 'mo', status: resp.command_status }));
+  }
 }
 
 server.on('error', (e) => {

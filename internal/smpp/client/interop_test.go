@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,7 +191,8 @@ func (h *interopHandler) MO(_ context.Context, m MO) error {
 
 // TestInteropNodeSMSC runs the client against an SMSC built with a third-party SMPP
 // stack, the npm smpp package (tests/smsc_interop/server.js): a refused bind, a bind,
-// a GSM-7 and a 3-part UCS-2 message, a delivery receipt for every part, and a UCS-2 MO.
+// a GSM-7 and a 3-part UCS-2 message, a delivery receipt for every part, a UCS-2 MO,
+// and concatenated MOs (sar_ TLVs; a 16-bit-reference UDH) whose parts join.
 func TestInteropNodeSMSC(t *testing.T) {
 	t.Parallel()
 	n := startNodeSMSC(t)
@@ -315,7 +318,7 @@ func TestInteropNodeSMSC(t *testing.T) {
 	deadline := time.After(waitLimit)
 	for {
 		h.mu.Lock()
-		done := len(h.receipts) >= len(reqs) && len(h.mos) >= 1
+		done := len(h.receipts) >= len(reqs) && len(h.mos) >= 1+nodeConcatParts
 		h.mu.Unlock()
 		if done {
 			break
@@ -343,15 +346,17 @@ func TestInteropNodeSMSC(t *testing.T) {
 			t.Errorf("receipt %+v: want DELIVRD, final, err 000, with dates", r)
 		}
 	}
-	if len(mos) != 1 {
-		t.Fatalf("MOs = %+v, want 1", mos)
+	single := slices.DeleteFunc(slices.Clone(mos), func(m MO) bool { return m.Concat != nil })
+	checkNodeConcatMOs(t, mos)
+	if len(single) != 1 {
+		t.Fatalf("MOs of one part = %+v, want 1", single)
 	}
-	if m := mos[0]; m.Text != moText || m.DataCoding != 8 || m.From != "+447700900001" || m.To != "12345" ||
+	if m := single[0]; m.Text != moText || m.DataCoding != 8 || m.From != "+447700900001" || m.To != "12345" ||
 		m.UDH != nil || m.DecodeErr != nil || m.EsmClass != 0 {
 		t.Errorf("MO = %+v, want %q as UCS-2 from +447700900001 to 12345", m, moText)
 	}
 
-	// The SMSC got ESME_ROK for every deliver_sm: 4 receipts and the MO.
+	// The SMSC got ESME_ROK for every deliver_sm: 4 receipts and the MOs.
 	events = n.waitFor(t, "deliver_sm_resp for every deliver_sm", func(ev []nodeEvent) bool {
 		c := 0
 		for _, e := range ev {
@@ -359,7 +364,7 @@ func TestInteropNodeSMSC(t *testing.T) {
 				c++
 			}
 		}
-		return c >= len(reqs)+1
+		return c >= len(reqs)+1+nodeConcatParts
 	})
 	for _, e := range events {
 		switch {
@@ -384,4 +389,46 @@ func TestInteropNodeSMSC(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// nodeConcatParts is how many parts of concatenated MOs server.js sends (CONCAT_MO).
+const nodeConcatParts = 5
+
+// checkNodeConcatMOs finds the parts of server.js's concatenated MOs (sar_ TLVs and
+// a 16-bit-reference UDH, from another SMPP stack) and joins each message's bodies.
+func checkNodeConcatMOs(t *testing.T, mos []MO) {
+	t.Helper()
+	type msg struct {
+		coding []byte
+		bodies [][]byte
+	}
+	byRef := map[string]*msg{}
+	for _, m := range mos {
+		c := m.Concat
+		if c == nil {
+			continue
+		}
+		g := byRef[c.Ref()]
+		if g == nil {
+			g = &msg{coding: make([]byte, c.Total), bodies: make([][]byte, c.Total)}
+			byRef[c.Ref()] = g
+		}
+		if c.Total != len(g.bodies) || g.bodies[c.Seq-1] != nil {
+			t.Fatalf("part %+v does not fit its message", *c)
+		}
+		g.coding[c.Seq-1], g.bodies[c.Seq-1] = m.DataCoding, m.Body
+	}
+	want := map[string]string{"sar:4660": "Part one, part two, part three.", "udh16:43981": "Привет, мир 😀"}
+	if len(byRef) != len(want) {
+		t.Fatalf("concatenated MOs %v, want %v", slices.Collect(maps.Keys(byRef)), want)
+	}
+	for ref, text := range want {
+		g := byRef[ref]
+		if g == nil {
+			t.Fatalf("no MO with reference %s", ref)
+		}
+		if got, err := sms.JoinParts(g.coding, g.bodies); err != nil || got != text {
+			t.Errorf("%s joined = %q, %v; want %q", ref, got, err, text)
+		}
+	}
 }

@@ -167,11 +167,14 @@ func assemble(msg MOMessage) Inbound {
 	return in
 }
 
-// moID names a concatenated message by its key and its first part's time, which
-// the store keeps: the same for every report of it.
+// moID names a concatenated message by its key, its first part's time (which the
+// store keeps) and how many parts it has: the same for every report of it, and
+// another one for the whole message should its last part overtake the report of
+// it as partial.
 func moID(msg MOMessage) string {
 	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("catalyst:sms-mo:"+msg.Carrier+"\x00"+msg.From+"\x00"+msg.To+"\x00"+
-		msg.Ref+"\x00"+strconv.Itoa(msg.Total)+"\x00"+strconv.FormatInt(msg.FirstReceived().UnixMicro(), 10))).String()
+		msg.Ref+"\x00"+strconv.Itoa(msg.Total)+"\x00"+strconv.FormatInt(msg.FirstReceived().UnixMicro(), 10)+
+		"\x00"+strconv.Itoa(len(msg.Parts)))).String()
 }
 
 // sweepMO is the goroutine that delivers messages whose parts timed out, and

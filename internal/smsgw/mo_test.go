@@ -247,3 +247,20 @@ func TestHandedOutButUnreportedMessageIsReportedByTheSweeper(t *testing.T) {
 		t.Fatalf("Inbound %+v", in)
 	}
 }
+
+func TestMOIDIsStablePerReport(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+	k := MOKey{Carrier: "sandbox", From: "+447700900999", To: "12345", Ref: "sar:1", Total: 3}
+	part := func(seq int, d time.Duration) MOPart { return MOPart{MOKey: k, Seq: seq, ReceivedAt: at.Add(d)} }
+	partial := MOMessage{MOKey: k, Parts: []MOPart{part(1, 0), part(3, time.Second)}}
+	again := MOMessage{MOKey: k, Parts: []MOPart{part(1, 0), part(3, time.Second)}, Tries: 2}
+	whole := MOMessage{MOKey: k, Parts: []MOPart{part(1, 0), part(2, time.Minute), part(3, time.Second)}}
+	reused := MOMessage{MOKey: k, Parts: []MOPart{part(1, time.Hour), part(3, time.Hour)}}
+	if moID(partial) != moID(again) {
+		t.Error("a repeated report has another id")
+	}
+	if moID(partial) == moID(whole) || moID(partial) == moID(reused) {
+		t.Error("the whole message, or a later one with the reference reused, has the partial's id")
+	}
+}

@@ -12,9 +12,13 @@ const (
 	TagSARMsgRefNum     uint16 = data.OPT_PAR_SAR_MSG_REF_NUM // 0x020C, 16-bit reference
 	TagSARTotalSegments uint16 = data.OPT_PAR_SAR_TOT_SEG     // 0x020E, one octet
 	TagSARSegmentSeqnum uint16 = data.OPT_PAR_SAR_SEG_SNUM    // 0x020F, one octet, from 1
-	concatKindUDH8             = "udh8"
-	concatKindUDH16            = "udh16"
-	concatKindSAR              = "sar"
+)
+
+// Concat.Kind values.
+const (
+	concatKindUDH8  = "udh8"
+	concatKindUDH16 = "udh16"
+	concatKindSAR   = "sar"
 )
 
 // Concat says which part of which concatenated message a short message is.

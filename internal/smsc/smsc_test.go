@@ -371,3 +371,60 @@ func TestManyInFlightOnConcurrentSessions(t *testing.T) {
 		t.Errorf("%d distinct ids, %d recorded; want %d", len(seen), len(s.Submitted()), clients*window)
 	}
 }
+
+// InjectMOWith's concatenations, read back with gosmpp's parser: the 16-bit UDH and
+// the sar_ TLVs, with the parts chosen and ordered by the caller.
+func TestInjectMOWith(t *testing.T) {
+	t.Parallel()
+	text := strings.Repeat("0123456789", 40) // 400 septets
+	tests := []struct {
+		name   string
+		o      MOOptions
+		per    int
+		seqs   []int
+		concat func(t *testing.T, d *pdu.DeliverSM) (ref, total, seq int)
+	}{
+		{"16-bit reference", MOOptions{Concat: ConcatUDH16, Reference: 0xBEEF, Parts: []int{3, 1}}, 152, []int{3, 1},
+			func(t *testing.T, d *pdu.DeliverSM) (int, int, int) {
+				ie, ok := d.Message.UDH().FindInfoElement(data.UDH_CONCAT_MSG_16_BIT_REF)
+				if !ok || len(ie.Data) != 4 || d.EsmClass&data.SM_UDH_GSM == 0 {
+					t.Fatalf("UDH %+v, esm_class %#x", d.Message.UDH(), d.EsmClass)
+				}
+				return int(ie.Data[0])<<8 | int(ie.Data[1]), int(ie.Data[2]), int(ie.Data[3])
+			}},
+		{"sar tlvs", MOOptions{Concat: ConcatSAR, Reference: 0x0102, Parts: []int{2, 2, 3}}, 160, []int{2, 2, 3},
+			func(t *testing.T, d *pdu.DeliverSM) (int, int, int) {
+				ref, total, seq := d.OptionalParameters[pdu.TagSarMsgRefNum], d.OptionalParameters[pdu.TagSarTotalSegments], d.OptionalParameters[pdu.TagSarSegmentSeqnum]
+				if len(ref.Data) != 2 || len(total.Data) != 1 || len(seq.Data) != 1 || d.EsmClass&data.SM_UDH_GSM != 0 {
+					t.Fatalf("TLVs %+v, esm_class %#x", d.OptionalParameters, d.EsmClass)
+				}
+				return int(ref.Data[0])<<8 | int(ref.Data[1]), int(total.Data[0]), int(seq.Data[0])
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, Config{})
+			c := mustDial(t, s.Addr(), "acme", "secret", 0)
+			if err := s.InjectMOWith("acme", "4915112345678", "12345", text, tc.o); err != nil {
+				t.Fatalf("InjectMOWith: %v", err)
+			}
+			seen := map[*pdu.DeliverSM]bool{}
+			for _, want := range tc.seqs {
+				d := c.waitFor(t, "deliver_sm", func(p pdu.PDU) bool { d, ok := p.(*pdu.DeliverSM); return ok && !seen[d] }).(*pdu.DeliverSM)
+				seen[d] = true
+				ref, total, seq := tc.concat(t, d)
+				if ref != int(tc.o.Reference) || total != 3 || seq != want {
+					t.Fatalf("part ref %#x %d/%d, want %#x %d/3", ref, seq, total, tc.o.Reference, want)
+				}
+				got, err := d.Message.GetMessage()
+				if err != nil || got != text[(want-1)*tc.per:min(want*tc.per, len(text))] {
+					t.Fatalf("part %d = %q, %v", want, got, err)
+				}
+			}
+			if err := s.InjectMOWith("acme", "4915112345678", "12345", text, MOOptions{Parts: []int{4}}); err == nil {
+				t.Error("a fourth part of three was sent")
+			}
+		})
+	}
+}

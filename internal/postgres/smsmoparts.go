@@ -133,7 +133,11 @@ func (s *SMSMOParts) Expire(ctx context.Context, now, redo time.Time, limit int)
 	var out []smsgw.MOMessage
 	err := s.db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		out = nil
-		if _, err := tx.Exec(ctx, `DELETE FROM sms_mo_messages WHERE finished AND deadline <= $1`, now); err != nil {
+		// Rows another sweeper (or an Add) holds are skipped, not waited for: no
+		// two sweepers lock the same rows in different orders.
+		if _, err := tx.Exec(ctx, `DELETE FROM sms_mo_messages WHERE (carrier, sender, recipient, ref, total) IN (
+			SELECT carrier, sender, recipient, ref, total FROM sms_mo_messages WHERE finished AND deadline <= $1
+			FOR UPDATE SKIP LOCKED)`, now); err != nil {
 			return wrap(err, "postgres: drop finished MO messages")
 		}
 		rows, err := tx.Query(ctx, `SELECT carrier, sender, recipient, ref, total FROM sms_mo_messages

@@ -92,13 +92,14 @@ func TestRunWithoutStatsEndpoint(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.Drain = time.Minute
 	var out bytes.Buffer
-	started := time.Now()
 	res, err := Run(context.Background(), cfg, &out, nil)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if time.Since(started) > 30*time.Second {
-		t.Errorf("run took %v: it waited for a drain it cannot observe", time.Since(started))
+	// The drain's own length, not the run's: on a loaded machine the sends alone can
+	// take longer than any wall-clock bound a test could set.
+	if res.Drain >= cfg.Drain {
+		t.Errorf("drained for %v: it waited out a drain it cannot observe", res.Drain)
 	}
 	if res.Accepted != 300 || res.DeliveryKnown {
 		t.Errorf("accepted %d, delivery known %v; want 300 and unknown", res.Accepted, res.DeliveryKnown)

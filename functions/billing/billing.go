@@ -84,7 +84,7 @@ func Definitions() []fn.Definition {
 			Consumes:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType},
 			Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType, catalog.BalanceLowType, catalog.TenantSuspendedType, catalog.TenantReinstatedType},
 			New: withEngine("billing-thresholds", func(e *charging.Engine, d fn.Deps) fn.Function {
-				return thresholds{engine: e, emit: d.Emitter}
+				return thresholds{engine: e, emit: d.Emitter, log: loggerOf(d)}
 			}),
 		},
 	}
@@ -119,15 +119,12 @@ func newEvent(typ, id string, data any, ref catalog.MessageRef) (*event.Event, e
 	return &e, nil
 }
 
-// tenantEvent builds a catalogued tenant event, keyed by its tenant.
-func tenantEvent(typ, tenantID string, data any) (event.Event, error) {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return event.Event{}, errs.Wrap(errs.Internal, err, "encode %s", typ)
+// loggerOf is the function's logger, discarding when there is none.
+func loggerOf(d fn.Deps) *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	return catalog.New(typ, Source, json.RawMessage(raw), map[string]string{
-		catalog.ExtTenantID: tenantID, catalog.ExtPartitionKey: tenantID,
-	})
+	return d.Logger
 }
 
 func declined(d *catalog.BillingDeclined) (*event.Event, error) {
@@ -251,6 +248,7 @@ func (f record) Handle(ctx context.Context, e event.Event) (*event.Event, error)
 type thresholds struct {
 	engine *charging.Engine
 	emit   fn.Emitter
+	log    *slog.Logger
 }
 
 func (f thresholds) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -262,38 +260,36 @@ func (f thresholds) Handle(ctx context.Context, e event.Event) (*event.Event, er
 	if err != nil {
 		return nil, err
 	}
-	if err := emitAlerts(ctx, f.emit, tenantID, alerts); err != nil {
-		return nil, err
-	}
+	emitAlerts(ctx, f.engine, f.emit, f.log, alerts)
 	return &e, nil
 }
 
-// emitAlerts emits a tenant's alerts; without an emitter they are logged by the caller.
-func emitAlerts(ctx context.Context, emit fn.Emitter, tenantID string, a charging.Alerts) error {
-	for _, ev := range []struct {
-		typ  string
-		data any
-		set  bool
-	}{
-		{catalog.BalanceLowType, a.Low, a.Low != nil},
-		{catalog.TenantSuspendedType, a.Suspended, a.Suspended != nil},
-		{catalog.TenantReinstatedType, a.Reinstated, a.Reinstated != nil},
-	} {
-		if !ev.set {
+// emitAlerts emits a tenant's stored alerts, each under its own id, and clears
+// those emitted. One that fails to emit (or to clear) stays stored and the sweep
+// emits it again (sweepAlerts): logged, not failed, since a redelivery of the step
+// would find the alert already stored and emit nothing.
+func emitAlerts(ctx context.Context, engine *charging.Engine, emit fn.Emitter, log *slog.Logger, a charging.Alerts) {
+	if len(a.Outbox) == 0 {
+		return
+	}
+	var done []string
+	for _, al := range a.Outbox {
+		ev, err := charging.AlertEvent(al, Source)
+		if err == nil && emit == nil {
+			err = errs.E(errs.Unavailable, "billing: no emitter")
+		}
+		if err == nil {
+			err = emit.Emit(ctx, ev)
+		}
+		if err != nil {
+			log.WarnContext(ctx, "billing: alert not emitted yet; the sweep emits it again", "tenant_id", al.TenantID, "type", al.Type, "alert_id", al.ID, "error", err)
 			continue
 		}
-		out, err := tenantEvent(ev.typ, tenantID, ev.data)
-		if err != nil {
-			return err
-		}
-		if emit == nil {
-			return errs.E(errs.Unavailable, "billing: no emitter for %s", ev.typ)
-		}
-		if err := emit.Emit(ctx, out); err != nil {
-			return err
-		}
+		done = append(done, al.ID)
 	}
-	return nil
+	if err := engine.AlertsEmitted(ctx, a.Outbox[0].TenantID, done); err != nil {
+		log.WarnContext(ctx, "billing: emitted alerts not cleared; the sweep emits them again", "tenant_id", a.Outbox[0].TenantID, "error", err)
+	}
 }
 
 // settle starts the settle Sequence from a message's outcome, and releases expired
@@ -340,11 +336,7 @@ func newSettleDefinition(name, what string, fused bool) fn.Definition {
 		Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType, catalog.BalanceLowType, catalog.TenantSuspendedType, catalog.TenantReinstatedType},
 		AlwaysOn:    true, // the expiry sweep runs in the background
 		New: withEngine(name, func(e *charging.Engine, d fn.Deps) fn.Function {
-			log := d.Logger
-			if log == nil {
-				log = slog.New(slog.DiscardHandler)
-			}
-			s := &settle{engine: e, emit: d.Emitter, log: log, stop: make(chan struct{}), fused: fused}
+			s := &settle{engine: e, emit: d.Emitter, log: loggerOf(d), stop: make(chan struct{}), fused: fused}
 			s.done.Add(1)
 			go s.sweep()
 			return s
@@ -401,7 +393,8 @@ func (f *settle) recordAndCheck(ctx context.Context, tenantID string, s charging
 	if err != nil {
 		return err
 	}
-	return emitAlerts(ctx, f.emit, tenantID, alerts)
+	emitAlerts(ctx, f.engine, f.emit, f.log, alerts)
+	return nil
 }
 
 // Close stops the expiry sweep.

@@ -23,7 +23,8 @@ import (
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
-// flakyEmitter fails the first emit of each event id in fail, then keeps what it is given.
+// flakyEmitter fails the first emit of each event id or type in fail, then keeps
+// what it is given.
 type flakyEmitter struct {
 	mu     sync.Mutex
 	fail   map[string]bool
@@ -33,9 +34,11 @@ type flakyEmitter struct {
 func (e *flakyEmitter) Emit(_ context.Context, ev event.Event) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.fail[ev.ID()] {
-		delete(e.fail, ev.ID())
-		return errors.New("broker unavailable")
+	for _, k := range []string{ev.ID(), ev.Type()} {
+		if e.fail[k] {
+			delete(e.fail, k)
+			return errors.New("broker unavailable")
+		}
 	}
 	e.events = append(e.events, ev)
 	return nil
@@ -126,5 +129,49 @@ func TestExpirySweepReportsEveryRelease(t *testing.T) {
 		if got[m.MessageID+"/released"] != 1 {
 			t.Fatalf("emitted %v after the next sweep, want each reservation's billing.released once", got)
 		}
+	}
+}
+
+// An alert stored with the thresholds state but not emitted (the broker failed) is
+// not lost: the step's redelivery finds nothing new to alert, and the sweep emits it
+// under its stored id, once.
+func TestStoredAlertIsEmittedBySweep(t *testing.T) {
+	x := newEnv(t)
+	if _, err := x.engine.PutSettings(x.ctx, billing.Settings{TenantID: x.tenant, CriticalLevel: decimal.RequireFromString("2")}); err != nil {
+		t.Fatal(err)
+	}
+	em := &flakyEmitter{fail: map[string]bool{catalog.BalanceLowType: true}}
+	log := slog.New(slog.DiscardHandler)
+	step := thresholds{engine: x.engine, emit: em, log: log}
+	settled := event.New()
+	settled.SetType(catalog.BillingCommittedType)
+	settled.SetExtension(catalog.ExtTenantID, x.tenant)
+	for range 2 { // the delivery, and its redelivery
+		if _, err := step.Handle(x.ctx, settled); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := em.ids(); len(got) != 0 {
+		t.Fatalf("emitted %v, want nothing yet", got)
+	}
+	s := &settle{engine: x.engine, emit: em, log: log}
+	x.clock.Advance(AlertGrace)
+	for range 2 {
+		if err := s.sweepAlerts(x.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lows []event.Event
+	for _, e := range em.events {
+		if e.Type() == catalog.BalanceLowType {
+			lows = append(lows, e)
+		}
+	}
+	if len(lows) != 1 {
+		t.Fatalf("%d balance.low emitted by the sweeps, want 1", len(lows))
+	}
+	st, err := x.cfg.Settings.Get(x.ctx, x.tenant)
+	if err != nil || len(st.Alerts) != 0 || !st.LowNotified {
+		t.Fatalf("settings after the sweep: %+v %v, want the alert cleared", st, err)
 	}
 }

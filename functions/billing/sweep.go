@@ -5,7 +5,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
+	"github.com/catalyst-cpaas/catalyst/internal/charging"
 )
 
 // maxUnreported bounds the expired reservations a settle function keeps retrying to
@@ -28,6 +30,9 @@ func (f *settle) sweep() {
 		ctx, cancel := context.WithTimeout(context.Background(), ExpiryInterval)
 		if err := f.expire(ctx); err != nil {
 			f.log.Warn("billing: expiring reservations", "error", err)
+		}
+		if err := f.sweepAlerts(ctx); err != nil {
+			f.log.Warn("billing: emitting stored alerts", "error", err)
 		}
 		cancel()
 	}
@@ -83,5 +88,28 @@ func (f *settle) report(ctx context.Context, r catalog.BillingReleased) error {
 	if err != nil {
 		return err
 	}
-	return emitAlerts(ctx, f.emit, r.TenantID, alerts)
+	emitAlerts(ctx, f.engine, f.emit, f.log, alerts)
+	return nil
+}
+
+// AlertGrace is how long a stored alert is left to the step that stored it before
+// the sweep emits it again.
+const AlertGrace = 30 * time.Second
+
+// sweepAlerts emits the alerts stored and not cleared (the step that stored them
+// failed to emit them, or crashed first) and clears them.
+func (f *settle) sweepAlerts(ctx context.Context) error {
+	pending, err := f.engine.PendingAlerts(ctx, AlertGrace, 256)
+	if err != nil {
+		return err
+	}
+	byTenant := map[string][]billing.Alert{}
+	for _, a := range pending {
+		byTenant[a.TenantID] = append(byTenant[a.TenantID], a)
+	}
+	for _, as := range byTenant {
+		f.log.InfoContext(ctx, "billing: emitting stored alerts again", "tenant_id", as[0].TenantID, "alerts", len(as))
+		emitAlerts(ctx, f.engine, f.emit, f.log, charging.Alerts{Outbox: as})
+	}
+	return nil
 }

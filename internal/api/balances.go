@@ -9,7 +9,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
-	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
@@ -191,30 +190,28 @@ func (s *Server) credit(ctx context.Context, tenantID, key, reference string, am
 	return tx, created, nil
 }
 
-// emitAlerts emits the tenant events a balance change called for. The money has
-// moved and the thresholds state is stored, so a failed emit is logged, not answered:
-// a retried request would replay the top-up and find nothing left to alert.
+// emitAlerts emits the tenant events a balance change called for, each under the id
+// it is stored with, and clears those emitted. The money has moved and the alerts are
+// stored with the thresholds state, so a failed emit is logged, not answered: the
+// settle function's sweep emits what stays stored.
 func (s *Server) emitAlerts(ctx context.Context, tenantID string, a charging.Alerts) {
-	if s.opts.Emitter == nil {
+	if s.opts.Emitter == nil || len(a.Outbox) == 0 {
 		return
 	}
-	emit := func(typ string, data any) {
-		e, err := catalog.NewAt(s.opts.Now(), typ, EventSource, data, map[string]string{catalog.ExtTenantID: tenantID, catalog.ExtPartitionKey: tenantID})
+	var done []string
+	for _, al := range a.Outbox {
+		e, err := charging.AlertEvent(al, EventSource)
 		if err == nil {
 			err = s.opts.Emitter.Emit(ctx, e)
 		}
 		if err != nil {
-			s.opts.Logger.ErrorContext(ctx, "tenant event not emitted", "type", typ, "tenant_id", tenantID, "error", err)
+			s.opts.Logger.ErrorContext(ctx, "tenant event not emitted yet; the billing sweep emits it again", "type", al.Type, "tenant_id", tenantID, "error", err)
+			continue
 		}
+		done = append(done, al.ID)
 	}
-	if a.Low != nil {
-		emit(catalog.BalanceLowType, a.Low)
-	}
-	if a.Suspended != nil {
-		emit(catalog.TenantSuspendedType, a.Suspended)
-	}
-	if a.Reinstated != nil {
-		emit(catalog.TenantReinstatedType, a.Reinstated)
+	if err := s.opts.Billing.AlertsEmitted(ctx, tenantID, done); err != nil {
+		s.opts.Logger.ErrorContext(ctx, "emitted tenant events not cleared; the billing sweep emits them again", "tenant_id", tenantID, "error", err)
 	}
 }
 

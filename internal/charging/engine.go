@@ -264,12 +264,13 @@ func (e *Engine) Settings(ctx context.Context, tenantID string) (billing.Setting
 // PutSettings stores a tenant's balance settings (levels, expiry, b2b) keeping the
 // suspension state billing manages, and applies the suspension state to the wallet.
 func (e *Engine) PutSettings(ctx context.Context, s billing.Settings) (billing.Settings, error) {
-	cur, err := e.cfg.Settings.Get(ctx, s.TenantID)
-	if err != nil {
-		return billing.Settings{}, err
-	}
-	s.Suspended, s.LowNotified = cur.Suspended, cur.LowNotified
-	return e.cfg.Settings.Put(ctx, s)
+	out, _, err := e.swapSettings(ctx, s.TenantID, func(cur *billing.Settings) (bool, error) {
+		next := s
+		next.Suspended, next.LowNotified, next.Alerts, next.Version = cur.Suspended, cur.LowNotified, cur.Alerts, cur.Version
+		*cur = next
+		return true, nil
+	})
+	return out, err
 }
 
 var zero = decimal.Zero

@@ -1,10 +1,13 @@
 package charging_test
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
@@ -109,5 +112,59 @@ func TestReplayedDeclineAfterTopUpStaysDeclined(t *testing.T) {
 			t.Fatalf("charge of the declined message: %v, want none", err)
 		}
 		f.wantClean(t)
+	})
+}
+
+// racingSettings lands a concurrent write (an admin's new levels) right after the
+// next read, so the reader's write races it.
+type racingSettings struct {
+	billing.SettingsStore
+	mu    sync.Mutex
+	write func()
+}
+
+func (r *racingSettings) Get(ctx context.Context, tenantID string) (billing.Settings, error) {
+	s, err := r.SettingsStore.Get(ctx, tenantID)
+	r.mu.Lock()
+	w := r.write
+	r.write = nil
+	r.mu.Unlock()
+	if w != nil {
+		w()
+	}
+	return s, err
+}
+
+// The thresholds step does not overwrite levels changed while it ran: it writes
+// compare-and-set, and on losing the race reads again and keeps the new levels.
+func TestThresholdsKeepConcurrentlyChangedSettings(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		race := &racingSettings{SettingsStore: f.cfg.Settings}
+		f.cfg.Settings = race
+		f = newFixture(t, f.cfg, f.clock)
+		f.withTenant(t, "EUR", "1", smsCard())
+		if _, err := f.engine.PutSettings(f.ctx, billing.Settings{TenantID: f.tenant, CriticalLevel: dec("2")}); err != nil {
+			t.Fatal(err)
+		}
+		race.write = func() {
+			cur, err := race.SettingsStore.Get(f.ctx, f.tenant)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			cur.CriticalLevel, cur.SuspendLevel = dec("3"), dec("0.5")
+			if _, err := race.SettingsStore.Put(f.ctx, cur); err != nil {
+				t.Error(err)
+			}
+		}
+		a, err := f.engine.Thresholds(f.ctx, f.tenant)
+		if err != nil || a.Low == nil || len(a.Outbox) != 1 {
+			t.Fatalf("thresholds: %+v %v, want one balance.low", a, err)
+		}
+		s, err := f.cfg.Settings.Get(f.ctx, f.tenant)
+		if err != nil || !s.CriticalLevel.Equal(dec("3")) || !s.SuspendLevel.Equal(dec("0.5")) || !s.LowNotified || len(s.Alerts) != 1 {
+			t.Fatalf("settings after the race: %+v %v, want the admin's levels kept and the alert stored", s, err)
+		}
 	})
 }

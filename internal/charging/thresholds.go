@@ -2,12 +2,16 @@ package charging
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
@@ -19,52 +23,161 @@ type Alerts struct {
 	Low        *catalog.BalanceLow
 	Suspended  *catalog.TenantSuspended
 	Reinstated *catalog.TenantReinstated
+	// Outbox is the same events as stored with the settings that called for them:
+	// emit each with its id, then clear them (AlertsEmitted). What is not cleared is
+	// re-emitted by the sweep (PendingAlerts), so a crash between the store and the
+	// emit loses nothing.
+	Outbox []billing.Alert
+}
+
+// settingsAttempts bounds the compare-and-set loops on a tenant's settings: each
+// lost race re-reads them, so only a storm of concurrent writers exhausts it (the
+// Conflict is then retried by the caller's delivery).
+const settingsAttempts = 8
+
+// swapSettings applies change to the tenant's settings with compare-and-set: read,
+// change, swap, and again from the read when another write came first, so no
+// concurrent change (an admin's new levels, another replica's thresholds) is
+// overwritten. change returns false when there is nothing to write.
+func (e *Engine) swapSettings(ctx context.Context, tenantID string, change func(*billing.Settings) (bool, error)) (billing.Settings, bool, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := e.cfg.Settings.Get(ctx, tenantID)
+		if err != nil {
+			return billing.Settings{}, false, err
+		}
+		ok, err := change(&s)
+		if err != nil || !ok {
+			return s, false, err
+		}
+		out, err := e.cfg.Settings.Swap(ctx, s)
+		if errs.CodeOf(err) == errs.Conflict && attempt < settingsAttempts {
+			continue
+		}
+		return out, err == nil, err
+	}
 }
 
 // Thresholds compares a tenant's available balance with its levels: below the
 // critical level it alerts once per crossing (balance.low), below the suspend level
 // it suspends sending (tenant.suspended); back above them it clears the alert and
-// lifts the suspension (tenant.reinstated).
+// lifts the suspension (tenant.reinstated). The new state and its alerts are stored
+// together, compare-and-set.
 func (e *Engine) Thresholds(ctx context.Context, tenantID string) (Alerts, error) {
-	s, err := e.cfg.Settings.Get(ctx, tenantID)
-	if err != nil {
-		return Alerts{}, err
-	}
-	if s.CriticalLevel.IsZero() && s.SuspendLevel.IsZero() && !s.Suspended && !s.LowNotified {
-		return Alerts{}, nil // nothing to watch: no store write, no wallet read
-	}
-	acct, err := e.Account(ctx, tenantID)
-	if err != nil {
-		return Alerts{}, err
-	}
-	avail := acct.Available
 	var out Alerts
+	s, written, err := e.swapSettings(ctx, tenantID, func(s *billing.Settings) (bool, error) {
+		out = Alerts{}
+		if s.CriticalLevel.IsZero() && s.SuspendLevel.IsZero() && !s.Suspended && !s.LowNotified {
+			return false, nil // nothing to watch: no store write, no wallet read
+		}
+		acct, err := e.Account(ctx, tenantID) // again on each attempt: it may have moved too
+		if err != nil {
+			return false, err
+		}
+		changed := levels(s, acct, &out)
+		if !changed {
+			return false, nil
+		}
+		now := e.cfg.Now()
+		for _, ev := range []struct {
+			typ  string
+			data any
+			set  bool
+		}{
+			{catalog.BalanceLowType, out.Low, out.Low != nil},
+			{catalog.TenantSuspendedType, out.Suspended, out.Suspended != nil},
+			{catalog.TenantReinstatedType, out.Reinstated, out.Reinstated != nil},
+		} {
+			if !ev.set {
+				continue
+			}
+			raw, err := json.Marshal(ev.data)
+			if err != nil {
+				return false, errs.Wrap(errs.Internal, err, "billing: encode %s", ev.typ)
+			}
+			out.Outbox = append(out.Outbox, billing.Alert{ID: uuid.NewString(), TenantID: tenantID, Type: ev.typ, Data: raw, At: now})
+		}
+		s.Alerts = append(s.Alerts, out.Outbox...)
+		return true, nil
+	})
+	if err != nil {
+		return Alerts{}, err
+	}
+	if !written {
+		return out, nil
+	}
+	if err := e.cfg.Wallet.SetSuspended(ctx, tenantID, s.Suspended); err != nil && !errors.Is(err, wallet.ErrNotLoaded) {
+		return Alerts{}, err
+	}
+	return out, nil
+}
+
+// levels updates s's crossing state for the account's available balance, setting
+// out's events, and reports whether anything changed.
+func levels(s *billing.Settings, acct wallet.Account, out *Alerts) bool {
+	avail := acct.Available
 	changed := false
 	switch below := s.CriticalLevel.IsPositive() && avail.LessThan(s.CriticalLevel); {
 	case below && !s.LowNotified:
 		s.LowNotified, changed = true, true
-		out.Low = &catalog.BalanceLow{TenantID: tenantID, Balance: avail, Threshold: s.CriticalLevel, Currency: acct.Currency}
+		out.Low = &catalog.BalanceLow{TenantID: s.TenantID, Balance: avail, Threshold: s.CriticalLevel, Currency: acct.Currency}
 	case !below && s.LowNotified:
 		s.LowNotified, changed = false, true
 	}
 	switch below := s.SuspendLevel.IsPositive() && avail.LessThan(s.SuspendLevel); {
 	case below && !s.Suspended:
 		s.Suspended, changed = true, true
-		out.Suspended = &catalog.TenantSuspended{TenantID: tenantID, Reason: catalog.SuspendBalanceExhausted,
+		out.Suspended = &catalog.TenantSuspended{TenantID: s.TenantID, Reason: catalog.SuspendBalanceExhausted,
 			Detail: fmt.Sprintf("available %s %s is below the suspend level %s", ledger.Format(avail), acct.Currency, ledger.Format(s.SuspendLevel))}
 	case !below && s.Suspended:
 		s.Suspended, changed = false, true
-		out.Reinstated = &catalog.TenantReinstated{TenantID: tenantID,
+		out.Reinstated = &catalog.TenantReinstated{TenantID: s.TenantID,
 			Detail: fmt.Sprintf("available %s %s is at or above the suspend level %s", ledger.Format(avail), acct.Currency, ledger.Format(s.SuspendLevel))}
 	}
-	if !changed {
-		return out, nil
+	return changed
+}
+
+// AlertsEmitted clears emitted alerts from the tenant's outbox.
+func (e *Engine) AlertsEmitted(ctx context.Context, tenantID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	if _, err := e.cfg.Settings.Put(ctx, s); err != nil {
-		return Alerts{}, err
+	_, _, err := e.swapSettings(ctx, tenantID, func(s *billing.Settings) (bool, error) {
+		n := len(s.Alerts)
+		s.Alerts = billing.RemoveAlerts(s.Alerts, ids)
+		return len(s.Alerts) != n, nil
+	})
+	return err
+}
+
+// AlertEvent is the CloudEvent of a stored alert: its id is the alert's, so a
+// re-emission is recognisably the same event.
+func AlertEvent(a billing.Alert, source string) (event.Event, error) {
+	ev, err := catalog.NewAt(a.At, a.Type, source, json.RawMessage(a.Data), map[string]string{
+		catalog.ExtTenantID: a.TenantID, catalog.ExtPartitionKey: a.TenantID,
+	})
+	if err != nil {
+		return event.Event{}, errs.Wrap(errs.Internal, err, "billing: alert %s", a.ID)
 	}
-	if err := e.cfg.Wallet.SetSuspended(ctx, tenantID, s.Suspended); err != nil && !errors.Is(err, wallet.ErrNotLoaded) {
-		return Alerts{}, err
+	ev.SetID(a.ID)
+	return ev, nil
+}
+
+// PendingAlerts returns up to limit alerts stored at least age ago and not cleared
+// yet: the sweep emits them again (the same ids) and clears them. age leaves the
+// step that stored an alert the time to emit it first.
+func (e *Engine) PendingAlerts(ctx context.Context, age time.Duration, limit int) ([]billing.Alert, error) {
+	pending, err := e.cfg.Settings.Pending(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	due := e.cfg.Now().Add(-age)
+	var out []billing.Alert
+	for _, s := range pending {
+		for _, a := range s.Alerts {
+			if !a.At.After(due) && len(out) < limit {
+				out = append(out, a)
+			}
+		}
 	}
 	return out, nil
 }

@@ -9,17 +9,23 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
-const billingUsage = `usage: catalyst billing <rebuild|verify|close-month> [-json]
+const billingUsage = `usage: catalyst billing <rebuild|verify|reconcile|close-month> [-json]
 
   rebuild   reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)
   verify    check every account's balance = opening + credits - debits, every
             currency sums to zero, and the wallet matches the ledger (balances, blocked
             amounts, open reservations); exits non-zero when anything is off
+  reconcile [-grace D]
+            repair every wallet account apart from the ledger by reloading it from
+            the ledger, with an audit record each (billing_repairs); with -grace
+            (say 1m) it compares twice, D apart, and repairs only what stayed apart,
+            so it is safe with traffic flowing (default 0: at once, traffic stopped)
   close-month -month YYYY-MM [-tenant ID]
             charge every contract tenant's shortfall below its monthly minimum
             (once per tenant and month, however often it runs)
@@ -38,6 +44,7 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	configDir := fs.String("config-dir", "config", "directory of the platform's configuration (rate-card.json)")
 	month := fs.String("month", "", "close-month: the calendar month, YYYY-MM")
 	only := fs.String("tenant", "", "close-month: only this tenant")
+	grace := fs.Duration("grace", 0, "reconcile: repair only what stays apart this long (two passes)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -99,6 +106,8 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 		return nil
 	case "close-month":
 		return closeMonth(ctx, engine, out, *month, *only, *asJSON)
+	case "reconcile":
+		return reconcile(ctx, engine, out, *grace, *asJSON)
 	}
 	fmt.Fprint(out, billingUsage)
 	return fmt.Errorf("billing: unknown subcommand %q", args[0])
@@ -136,4 +145,33 @@ func closeMonth(ctx context.Context, engine *charging.Engine, out io.Writer, mon
 		}
 	}
 	return nil
+}
+
+// reconcile runs the reconciler once, or twice grace apart.
+func reconcile(ctx context.Context, engine *charging.Engine, out io.Writer, grace time.Duration, asJSON bool) error {
+	r := engine.NewReconciler(grace)
+	got, err := r.Pass(ctx)
+	if err == nil && grace > 0 && len(got.Waiting) > 0 {
+		fmt.Fprintf(out, "reconcile: %d tenants apart from the ledger; comparing again in %s\n", len(got.Waiting), grace)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(grace):
+		}
+		got, err = r.Pass(ctx)
+	}
+	if asJSON {
+		if err := json.NewEncoder(out).Encode(got); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "reconciled %d wallet accounts: %d repaired from the ledger, %d still apart\n", got.Tenants, len(got.Repaired), len(got.Waiting))
+		for _, rep := range got.Repaired {
+			fmt.Fprintf(out, "  - tenant %s (repair %s): wallet %s %s → ledger %s %s\n", rep.TenantID, rep.ID, rep.Wallet.Balance, rep.Wallet.Currency, rep.Ledger.Balance, rep.Ledger.Currency)
+			for _, p := range rep.Problems {
+				fmt.Fprintln(out, "      ", p)
+			}
+		}
+	}
+	return err
 }

@@ -300,6 +300,8 @@ type settle struct {
 	log    *slog.Logger
 	stop   chan struct{}
 	done   sync.WaitGroup
+	// reconciler repairs wallet accounts left apart from the ledger (sweep.go).
+	reconciler *charging.Reconciler
 	// unreported holds expired reservations released in the wallet and the ledger
 	// whose charge row or billing.released is still owed: retried every sweep.
 	mu         sync.Mutex
@@ -334,9 +336,9 @@ func newSettleDefinition(name, what string, fused bool) fn.Definition {
 		Description: what,
 		Consumes:    []string{catalog.MessageDeliveredType, catalog.MessageFailedType},
 		Produces:    []string{catalog.BillingCommittedType, catalog.BillingReleasedType, catalog.BalanceLowType, catalog.TenantSuspendedType, catalog.TenantReinstatedType},
-		AlwaysOn:    true, // the expiry sweep runs in the background
+		AlwaysOn:    true, // the expiry, alert and reconcile sweeps run in the background
 		New: withEngine(name, func(e *charging.Engine, d fn.Deps) fn.Function {
-			s := &settle{engine: e, emit: d.Emitter, log: loggerOf(d), stop: make(chan struct{}), fused: fused}
+			s := &settle{engine: e, emit: d.Emitter, log: loggerOf(d), reconciler: e.NewReconciler(charging.DefaultReconcileGrace), stop: make(chan struct{}), fused: fused}
 			s.done.Add(1)
 			go s.sweep()
 			return s

@@ -17,14 +17,23 @@ const maxUnreported = 10_000
 
 // sweep releases expired reservations every ExpiryInterval and emits their
 // billing.released, recording each on its charge and checking the tenant's levels.
+// ReconcileInterval is how often the settle functions compare the wallet with the
+// ledger and repair what stayed apart (charging.Reconciler).
+const ReconcileInterval = time.Minute
+
 func (f *settle) sweep() {
 	defer f.done.Done()
 	t := time.NewTicker(ExpiryInterval)
 	defer t.Stop()
+	rt := time.NewTicker(ReconcileInterval)
+	defer rt.Stop()
 	for {
 		select {
 		case <-f.stop:
 			return
+		case <-rt.C:
+			f.reconcile()
+			continue
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), ExpiryInterval)
@@ -112,4 +121,18 @@ func (f *settle) sweepAlerts(ctx context.Context) error {
 		emitAlerts(ctx, f.engine, f.emit, f.log, charging.Alerts{Outbox: as})
 	}
 	return nil
+}
+
+// reconcile runs one reconciler pass: accounts apart from the ledger for
+// charging.DefaultReconcileGrace are reloaded from it, each with an audit record.
+func (f *settle) reconcile() {
+	ctx, cancel := context.WithTimeout(context.Background(), ReconcileInterval)
+	defer cancel()
+	got, err := f.reconciler.Pass(ctx)
+	if err != nil {
+		f.log.Warn("billing: reconciling the wallet with the ledger", "error", err)
+	}
+	if len(got.Repaired) > 0 || len(got.Waiting) > 0 {
+		f.log.Warn("billing: wallet reconciled with the ledger", "repaired", len(got.Repaired), "waiting", got.Waiting)
+	}
 }

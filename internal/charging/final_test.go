@@ -3,6 +3,7 @@ package charging_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +166,47 @@ func TestThresholdsKeepConcurrentlyChangedSettings(t *testing.T) {
 		s, err := f.cfg.Settings.Get(f.ctx, f.tenant)
 		if err != nil || !s.CriticalLevel.Equal(dec("3")) || !s.SuspendLevel.Equal(dec("0.5")) || !s.LowNotified || len(s.Alerts) != 1 {
 			t.Fatalf("settings after the race: %+v %v, want the admin's levels kept and the alert stored", s, err)
+		}
+	})
+}
+
+// A settle dead-lettered after the wallet moved (here: its ledger post conflicts)
+// leaves the wallet apart from the ledger; the reconciler waits out the grace (a
+// step may be in flight), then reloads the account from the ledger and writes the
+// audit record, and verify is clean again.
+func TestReconcilerRepairsTheWalletFromTheLedger(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, f *fixture) {
+		f.withTenant(t, "EUR", "1", smsCard())
+		m := f.message("hello")
+		a, _ := f.authorize(t, m)
+		if _, _, err := f.cfg.Ledger.Post(f.ctx, ledger.NewRelease(f.tenant, a.ReservationID, a.Amount, a.Currency)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.engine.Settle(f.ctx, catalog.MessageRef{MessageID: m.MessageID, TenantID: m.TenantID, Channel: "sms"}, true); err == nil {
+			t.Fatal("settle over a conflicting ledger succeeded")
+		}
+		if rep, err := f.engine.Verify(f.ctx); err != nil || len(rep.Problems) == 0 {
+			t.Fatalf("verify after the dead letter: %+v %v, want the wallet apart", rep, err)
+		}
+		r := f.engine.NewReconciler(charging.DefaultReconcileGrace)
+		got, err := r.Pass(f.ctx)
+		if err != nil || len(got.Repaired) != 0 || !slices.Contains(got.Waiting, f.tenant) {
+			t.Fatalf("first pass: %+v %v, want the tenant waiting out the grace", got, err)
+		}
+		f.clock.Advance(charging.DefaultReconcileGrace)
+		got, err = r.Pass(f.ctx)
+		if err != nil || len(got.Repaired) != 1 || got.Repaired[0].TenantID != f.tenant {
+			t.Fatalf("second pass: %+v %v, want the tenant repaired", got, err)
+		}
+		f.wantAccount(t, "1", "0") // the ledger's: the reservation was released there
+		f.wantClean(t)
+		audit, err := f.cfg.Charges.Repairs(f.ctx, f.tenant, 10)
+		if err != nil || len(audit) != 1 || len(audit[0].Problems) == 0 || audit[0].Wallet.Balance != "0.985" || audit[0].Ledger.Balance != "1" {
+			t.Fatalf("audit: %+v %v", audit, err)
+		}
+		if got, err := r.Pass(f.ctx); err != nil || len(got.Repaired)+len(got.Waiting) != 0 {
+			t.Fatalf("a pass after the repair: %+v %v, want nothing to do", got, err)
 		}
 	})
 }

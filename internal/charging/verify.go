@@ -43,7 +43,6 @@ func (e *Engine) Verify(ctx context.Context) (Report, error) {
 	}
 	rep.Accounts = len(totals)
 	sums := map[string]decimal.Decimal{}
-	type pair struct{ available, reserved decimal.Decimal }
 	tenants := map[string]*pair{}
 	for _, t := range totals {
 		if want := t.Credits.Sub(t.Debits); !t.Balance.Equal(want) {
@@ -88,61 +87,89 @@ func (e *Engine) Verify(ctx context.Context) (Report, error) {
 		inWallet[id] = true
 	}
 	for _, id := range ids {
-		p := tenants[id]
-		open, err := e.cfg.Ledger.OpenReservations(ctx, id)
+		c, err := e.compare(ctx, id, *tenants[id], inWallet[id])
 		if err != nil {
 			return rep, err
 		}
-		rep.OpenReservations += len(open)
-		held := decimal.Zero
-		ledgerOpen := map[string]decimal.Decimal{}
-		for _, tx := range open {
-			for _, posting := range tx.Postings {
-				if posting.Account == ledger.TenantReserved(id) {
-					ledgerOpen[tx.Reservation] = ledgerOpen[tx.Reservation].Add(posting.Amount)
-					held = held.Add(posting.Amount)
-				}
-			}
-		}
-		if !held.Equal(p.reserved) {
-			rep.problem("tenant %s: reserved account %s, open reservations hold %s", id, ledger.Format(p.reserved), ledger.Format(held))
-		}
-		if !inWallet[id] {
-			continue
-		}
-		acct, err := e.cfg.Wallet.Account(ctx, id)
-		if err != nil {
-			return rep, err
-		}
-		if total := p.available.Add(p.reserved); !acct.Balance.Equal(total) {
-			rep.problem("tenant %s: wallet balance %s, ledger %s", id, ledger.Format(acct.Balance), ledger.Format(total))
-		}
-		if !acct.Blocked.Equal(p.reserved) {
-			rep.problem("tenant %s: wallet blocked %s, ledger reserved %s", id, ledger.Format(acct.Blocked), ledger.Format(p.reserved))
-		}
-		walletOpen, err := e.cfg.Wallet.Open(ctx, id)
-		if err != nil {
-			return rep, err
-		}
-		seen := map[string]bool{}
-		for _, r := range walletOpen {
-			seen[r.ID] = true
-			amt, ok := ledgerOpen[r.ID]
-			switch {
-			case !ok && r.Amount.IsPositive():
-				rep.problem("tenant %s: reservation %s (%s) is open in the wallet but not in the ledger", id, r.ID, ledger.Format(r.Amount))
-			case ok && !amt.Equal(r.Amount):
-				rep.problem("tenant %s: reservation %s holds %s in the wallet, %s in the ledger", id, r.ID, ledger.Format(r.Amount), ledger.Format(amt))
-			}
-		}
-		for rid := range ledgerOpen {
-			if !seen[rid] {
-				rep.problem("tenant %s: reservation %s is open in the ledger but not in the wallet", id, rid)
-			}
-		}
+		rep.OpenReservations += c.open
+		rep.Problems = append(rep.Problems, c.problems...)
 	}
 	sort.Strings(rep.Problems)
 	return rep, nil
+}
+
+// pair is a tenant's available and reserved accounts as the ledger sums them.
+type pair struct{ available, reserved decimal.Decimal }
+
+// comparison is what compare found for one tenant: its problems as verify words
+// them, and their signature, which the reconciler compares between passes (an item
+// that persists is no step in flight).
+type comparison struct {
+	open      int // the ledger's open reservations
+	problems  []string
+	signature []string
+}
+
+// compare checks one tenant's reserved account against its open reservations, and
+// its wallet account (when loaded) against the ledger.
+func (e *Engine) compare(ctx context.Context, id string, p pair, inWallet bool) (comparison, error) {
+	var c comparison
+	problem := func(sig, format string, args ...any) {
+		c.problems = append(c.problems, fmt.Sprintf(format, args...))
+		c.signature = append(c.signature, sig)
+	}
+	open, err := e.cfg.Ledger.OpenReservations(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	c.open = len(open)
+	held := decimal.Zero
+	ledgerOpen := map[string]decimal.Decimal{}
+	for _, tx := range open {
+		for _, posting := range tx.Postings {
+			if posting.Account == ledger.TenantReserved(id) {
+				ledgerOpen[tx.Reservation] = ledgerOpen[tx.Reservation].Add(posting.Amount)
+				held = held.Add(posting.Amount)
+			}
+		}
+	}
+	if !held.Equal(p.reserved) {
+		problem("ledger-reserved:"+ledger.Format(p.reserved.Sub(held)), "tenant %s: reserved account %s, open reservations hold %s", id, ledger.Format(p.reserved), ledger.Format(held))
+	}
+	if !inWallet {
+		return c, nil
+	}
+	acct, err := e.cfg.Wallet.Account(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if total := p.available.Add(p.reserved); !acct.Balance.Equal(total) {
+		problem("balance:"+ledger.Format(acct.Balance.Sub(total)), "tenant %s: wallet balance %s, ledger %s", id, ledger.Format(acct.Balance), ledger.Format(total))
+	}
+	if !acct.Blocked.Equal(p.reserved) {
+		problem("blocked:"+ledger.Format(acct.Blocked.Sub(p.reserved)), "tenant %s: wallet blocked %s, ledger reserved %s", id, ledger.Format(acct.Blocked), ledger.Format(p.reserved))
+	}
+	walletOpen, err := e.cfg.Wallet.Open(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	seen := map[string]bool{}
+	for _, r := range walletOpen {
+		seen[r.ID] = true
+		amt, ok := ledgerOpen[r.ID]
+		switch {
+		case !ok && r.Amount.IsPositive():
+			problem("wallet-only:"+r.ID, "tenant %s: reservation %s (%s) is open in the wallet but not in the ledger", id, r.ID, ledger.Format(r.Amount))
+		case ok && !amt.Equal(r.Amount):
+			problem("amount:"+r.ID, "tenant %s: reservation %s holds %s in the wallet, %s in the ledger", id, r.ID, ledger.Format(r.Amount), ledger.Format(amt))
+		}
+	}
+	for rid := range ledgerOpen {
+		if !seen[rid] {
+			problem("ledger-only:"+rid, "tenant %s: reservation %s is open in the ledger but not in the wallet", id, rid)
+		}
+	}
+	return c, nil
 }
 
 // tenantAccount splits "tenant:<id>:available" or "tenant:<id>:reserved".

@@ -72,10 +72,19 @@ func newTestAPI(t *testing.T, opts ...func(*Options)) *testAPI {
 	a := &testAPI{emitter: &recordingEmitter{}, now: &now}
 	clock := func() time.Time { return *a.now }
 	a.db = inmem.New(inmem.WithClock(clock))
+	// The shipped price list and exchange rates, as catalyst dev runs with them.
+	card, err := charging.LoadDefaultCard("../../config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx, err := charging.LoadDefaultFX("../../config")
+	if err != nil {
+		t.Fatal(err)
+	}
 	engine, err := charging.New(charging.Config{
 		Tenants: a.db.Tenants(), Cards: a.db.RateCards(), FX: a.db.FXRates(), Promos: a.db.Promos(),
 		Settings: a.db.BillingSettings(), Charges: a.db.Charges(), Wallet: wallet.NewMemory(clock),
-		Ledger: a.db.Ledger(), Volume: charging.NewMemoryCounter(), Now: clock,
+		Ledger: a.db.Ledger(), Volume: charging.NewMemoryCounter(), Now: clock, DefaultCard: card, DefaultFX: fx,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -127,6 +127,12 @@ func (s *Server) emitRequested(r *http.Request, req channel.Request) (string, er
 		return "", errs.E(errs.Unavailable, "event broker not configured")
 	}
 	t := tenantFrom(r.Context())
+	if s.opts.Billing != nil {
+		// A send billing could only decline as no_rate is refused now, with the reason.
+		if err := s.opts.Billing.Priceable(r.Context(), t.ID, req.Channel); err != nil {
+			return "", err
+		}
+	}
 	if err := s.allowSend(r, t.ID, req); err != nil {
 		return "", err
 	}

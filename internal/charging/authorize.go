@@ -93,10 +93,7 @@ func (e *Engine) rate(ctx context.Context, m catalog.MessageRequested) (catalog.
 	if s.Expiry != nil && !now.Before(*s.Expiry) {
 		return catalog.BillingRating{}, decline(m, catalog.DeclineInsufficientBalance, "the prepaid balance expired at %s", s.Expiry.UTC().Format("2006-01-02T15:04:05Z")), nil
 	}
-	card, err := e.cfg.Cards.InForce(ctx, t.ID, now)
-	if errs.CodeOf(err) == errs.NotFound && e.cfg.DefaultCard != nil && !now.Before(e.cfg.DefaultCard.EffectiveFrom) {
-		card, err = *e.cfg.DefaultCard, nil
-	}
+	card, err := e.cardInForce(ctx, t.ID, now)
 	if errs.CodeOf(err) == errs.NotFound {
 		return catalog.BillingRating{}, decline(m, catalog.DeclineNoRate, "no rate card is in force for tenant %s", t.ID), nil
 	}
@@ -256,7 +253,7 @@ func (e *Engine) fx(ctx context.Context, r *catalog.BillingRating) (*Declined, e
 		}
 		currency = t.Currency
 	}
-	rate, err := e.cfg.FX.Rate(ctx, r.Breakdown.CardCurrency, currency, r.Usage.At)
+	rate, err := e.fxRate(ctx, r.Breakdown.CardCurrency, currency, r.Usage.At)
 	if errs.CodeOf(err) == errs.NotFound {
 		return decline(r.Message, catalog.DeclineNoRate, "no FX rate from %s to %s", r.Breakdown.CardCurrency, currency), nil
 	}

@@ -49,7 +49,7 @@ func (e *Engine) CloseMonth(ctx context.Context, tenantID, month string) (MonthC
 	}
 	out.Minimum = card.Contract.MonthlyMinimum
 	if card.Currency != t.Currency {
-		fx, err := e.cfg.FX.Rate(ctx, card.Currency, t.Currency, end.Add(-time.Nanosecond))
+		fx, err := e.fxRate(ctx, card.Currency, t.Currency, end.Add(-time.Nanosecond))
 		if err != nil {
 			return out, fmt.Errorf("billing: contract minimum of %s in %s: %w", tenantID, t.Currency, err)
 		}

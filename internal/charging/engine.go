@@ -50,6 +50,9 @@ type Config struct {
 	// DefaultCard, when set, prices the messages of a tenant with no rate card of its
 	// own (the platform's public price list, config/rate-card.json).
 	DefaultCard *billing.RateCard
+	// DefaultFX, when set, are the exchange rates used for a pair the FX store has no
+	// rate for (the platform's defaults, config/fx-rates.json).
+	DefaultFX []billing.FXRate
 	// ReservationTTL defaults to DefaultReservationTTL.
 	ReservationTTL time.Duration
 	Now            func() time.Time

@@ -7,12 +7,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 )
 
 // A ledger conflict (the settle key already records a release) is a final answer:
@@ -207,6 +211,50 @@ func TestReconcilerRepairsTheWalletFromTheLedger(t *testing.T) {
 		}
 		if got, err := r.Pass(f.ctx); err != nil || len(got.Repaired)+len(got.Waiting) != 0 {
 			t.Fatalf("a pass after the repair: %+v %v, want nothing to do", got, err)
+		}
+	})
+}
+
+// A new user's USD tenant, no rate card of its own, on the shipped EUR price list:
+// the shipped exchange rates price its messages in USD (it was declined no_rate).
+// A rate the operator stores for the pair wins over the shipped one.
+func TestShippedFXRatesPriceAnotherCurrency(t *testing.T) {
+	t.Parallel()
+	card, err := charging.LoadDefaultCard("../../config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx, err := charging.LoadDefaultFX("../../config")
+	if err != nil || len(fx) < 10 {
+		t.Fatalf("config/fx-rates.json: %d rates, %v", len(fx), err)
+	}
+	backends(t, func(t *testing.T, f *fixture) {
+		f.cfg.DefaultCard, f.cfg.DefaultFX = card, fx
+		f = newFixture(t, f.cfg, f.clock)
+		id := "t-" + uuid.NewString()[:8]
+		if _, err := f.cfg.Tenants.CreateTenant(f.ctx, tenant.Tenant{ID: id, Name: id, Email: id + "@example.com", Currency: "USD", Status: tenant.Active},
+			tenant.APIKey{ID: uuid.NewString(), TenantID: id, Prefix: "ck_" + id, Hash: []byte(id)}); err != nil {
+			t.Fatal(err)
+		}
+		f.tenant = id
+		if _, _, _, err := f.engine.TopUp(f.ctx, id, "initial", "", dec("1"), "USD"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.engine.Priceable(f.ctx, id, "sms"); err != nil {
+			t.Fatalf("priceable: %v", err)
+		}
+		a, d := f.authorize(t, f.message("hello"))
+		if d != nil || a.Currency != "USD" || a.Amount.String() != "0.0174" {
+			t.Fatalf("USD tenant on the EUR price list: %+v %+v, want USD 0.0174", a, d)
+		}
+		if _, err := f.cfg.FX.Put(f.ctx, billing.FXRate{From: "EUR", To: "USD", Rate: dec("2"), ValidFrom: t0.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if a, d := f.authorize(t, f.message("hello")); d != nil || a.Amount.String() != "0.03" {
+			t.Fatalf("with a stored EUR→USD rate: %+v %+v, want USD 0.03", a, d)
+		}
+		if err := f.engine.Priceable(f.ctx, id, "carrier-pigeon"); errs.CodeOf(err) != errs.Unprocessable {
+			t.Fatalf("priceable on a channel the card lacks: %v, want Unprocessable", err)
 		}
 	})
 }

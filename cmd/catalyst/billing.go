@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
-const billingUsage = `usage: catalyst billing <rebuild|verify|reconcile|close-month> [-json]
+const billingUsage = `usage: catalyst billing <rebuild|verify|reconcile|adjust|close-month> [-json]
 
   rebuild   reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)
   verify    check every account's balance = opening + credits - debits, every
@@ -26,6 +27,10 @@ const billingUsage = `usage: catalyst billing <rebuild|verify|reconcile|close-mo
             the ledger, with an audit record each (billing_repairs); with -grace
             (say 1m) it compares twice, D apart, and repairs only what stayed apart,
             so it is safe with traffic flowing (default 0: at once, traffic stopped)
+  adjust -tenant ID -amount A -key K [-reference R]
+            correct a tenant's balance in the ledger by A (negative takes money
+            out, e.g. reversing a top-up), once per key, and reload its wallet
+            account; the result must cover what is reserved and fit 20 integer digits
   close-month -month YYYY-MM [-tenant ID]
             charge every contract tenant's shortfall below its monthly minimum
             (once per tenant and month, however often it runs)
@@ -43,7 +48,10 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	configDir := fs.String("config-dir", "config", "directory of the platform's configuration (rate-card.json)")
 	month := fs.String("month", "", "close-month: the calendar month, YYYY-MM")
-	only := fs.String("tenant", "", "close-month: only this tenant")
+	only := fs.String("tenant", "", "close-month: only this tenant; adjust: the tenant")
+	amount := fs.String("amount", "", "adjust: the correction, a decimal string (negative takes money out)")
+	key := fs.String("key", "", "adjust: the idempotency key (a ticket number, say)")
+	reference := fs.String("reference", "", "adjust: free text for humans")
 	grace := fs.Duration("grace", 0, "reconcile: repair only what stays apart this long (two passes)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -108,6 +116,23 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 		return closeMonth(ctx, engine, out, *month, *only, *asJSON)
 	case "reconcile":
 		return reconcile(ctx, engine, out, *grace, *asJSON)
+	case "adjust":
+		if *only == "" || *key == "" {
+			return fmt.Errorf("billing adjust: -tenant and -key are required")
+		}
+		a, err := ledger.ParseAmount(*amount)
+		if err != nil {
+			return fmt.Errorf("billing adjust: -amount: %w", err)
+		}
+		tx, err := engine.Adjust(ctx, *only, *key, *reference, a)
+		if err != nil {
+			return fmt.Errorf("billing adjust: %w", err)
+		}
+		if *asJSON {
+			return json.NewEncoder(out).Encode(tx)
+		}
+		fmt.Fprintf(out, "adjusted tenant %s by %s (transaction %s); its wallet account is reloaded from the ledger\n", *only, ledger.Format(a), tx.ID)
+		return nil
 	}
 	fmt.Fprint(out, billingUsage)
 	return fmt.Errorf("billing: unknown subcommand %q", args[0])

@@ -27,6 +27,7 @@ commands:
   billing rebuild     reload the wallet (Redis) from the ledger (PostgreSQL)
   billing verify      check the ledger and the wallet agree (exit 1 when not)
   billing reconcile   repair wallet accounts apart from the ledger, from the ledger
+  billing adjust      correct a tenant's balance in the ledger (operators)
   billing close-month charge contract minimums' shortfalls for a month
   firewall train      train the firewall's content model on a labelled TSV
   firewall eval       spam caught, blocked ham, accuracy and MCC of a model on a labelled TSV

@@ -81,6 +81,18 @@ func TestUnloadableLedgerBalanceIsReported(t *testing.T) {
 		if _, d := f.authorize(t, f.message("hi")); d == nil || !strings.Contains(d.Detail, "ledger") {
 			t.Fatalf("message of the unloadable tenant: %+v, want a decline saying why", d)
 		}
+		// The operator's correction makes the tenant usable again.
+		if _, err := f.engine.Adjust(f.ctx, bad, "fix-1", "reverse the legacy top-up", dec("-99999999999999999999.999999999999999999")); err != nil {
+			t.Fatalf("adjust: %v", err)
+		}
+		f.wantAccount(t, "10", "0")
+		if _, d := f.authorize(t, f.message("hi")); d != nil {
+			t.Fatalf("after the correction: declined %+v", d)
+		}
+		if _, err := f.engine.Adjust(f.ctx, bad, "fix-2", "", dec("-20")); errs.CodeOf(err) != errs.Unprocessable {
+			t.Fatalf("an adjustment below what is reserved: %v, want Unprocessable", err)
+		}
+		f.wantClean(t)
 	})
 }
 

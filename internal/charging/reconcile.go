@@ -198,3 +198,47 @@ func state(currency string, balance, blocked decimal.Decimal, open []wallet.Rese
 	}
 	return s
 }
+
+// Adjust corrects a tenant's balance in the ledger by amount (negative takes money
+// out: a top-up reversed, a ledger balance the wallet cannot hold brought back into
+// range) under an idempotency key, then reloads the tenant's wallet account from the
+// ledger. The balance after it must be within what the wallet holds and cover what is
+// reserved (Unprocessable on amount otherwise, nothing written). An operator's tool
+// (`catalyst billing adjust`): the reload re-reads reservations in flight, so run it
+// with the tenant's traffic stopped.
+func (e *Engine) Adjust(ctx context.Context, tenantID, key, reference string, amount decimal.Decimal) (ledger.Transaction, error) {
+	t, err := e.cfg.Tenants.GetTenant(ctx, tenantID)
+	if err != nil {
+		return ledger.Transaction{}, err
+	}
+	bal, err := e.cfg.Ledger.Balance(ctx, tenantID, t.Currency)
+	if err != nil {
+		return ledger.Transaction{}, err
+	}
+	after := bal.Amount.Add(amount)
+	refuse := func(reason string) error {
+		return &errs.Error{Code: errs.Unprocessable, Message: "adjustment refused: " + reason,
+			Fields: []errs.FieldViolation{{Field: "amount", Reason: reason}}}
+	}
+	switch {
+	case amount.IsZero():
+		return ledger.Transaction{}, refuse("must not be zero")
+	case after.LessThan(bal.Blocked):
+		return ledger.Transaction{}, refuse(fmt.Sprintf("the balance %s %s would not cover the %s reserved", ledger.Format(after), t.Currency, ledger.Format(bal.Blocked)))
+	case after.GreaterThanOrEqual(walletLimit):
+		return ledger.Transaction{}, refuse(fmt.Sprintf("the balance %s %s would exceed %d integer digits", ledger.Format(after), t.Currency, ledger.IntegerDigits))
+	}
+	tx, _, err := e.cfg.Ledger.Post(ctx, ledger.NewAdjustment(tenantID, "adjust:"+key, reference, amount, t.Currency))
+	if err != nil {
+		return tx, err
+	}
+	if err := e.cfg.Wallet.Unload(ctx, tenantID); err != nil {
+		return tx, err
+	}
+	if err := e.Load(ctx, tenantID); err != nil {
+		return tx, err
+	}
+	e.cfg.Logger.WarnContext(ctx, "billing: balance adjusted in the ledger", "tenant_id", tenantID, "transaction_id", tx.ID,
+		"amount", ledger.Format(amount), "currency", t.Currency, "reference", reference)
+	return tx, nil
+}

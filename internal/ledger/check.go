@@ -242,6 +242,14 @@ func NewTopup(tenantID, key, reference string, amount decimal.Decimal, currency 
 	}
 }
 
+// NewAdjustment returns the transaction correcting tenantID's available account by
+// amount (negative to take money out) against PlatformTopups, under key.
+func NewAdjustment(tenantID, key, reference string, amount decimal.Decimal, currency string) Transaction {
+	tx := NewTopup(tenantID, key, reference, amount, currency)
+	tx.Kind = Adjustment
+	return tx
+}
+
 // Clone returns a copy of tx that shares no memory with it.
 func (tx Transaction) Clone() Transaction {
 	if tx.Postings != nil {

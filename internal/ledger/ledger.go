@@ -45,6 +45,9 @@ const (
 	// Release moves a reservation back from reserved to available (billing settle on
 	// failure, or expiry).
 	Release Kind = "release"
+	// Adjustment corrects a tenant's available account against PlatformTopups (an
+	// operator's correction: a top-up reversed, say); its amount may be negative.
+	Adjustment Kind = "adjustment"
 )
 
 // PlatformRevenue is the account committed charges are credited to.

@@ -15,7 +15,9 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/catalog"
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/inmem"
+	"github.com/catalyst-cpaas/catalyst/internal/ledger"
 	"github.com/catalyst-cpaas/catalyst/internal/storetest"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
 	"github.com/catalyst-cpaas/catalyst/internal/wallet"
@@ -173,5 +175,25 @@ func TestStoredAlertIsEmittedBySweep(t *testing.T) {
 	st, err := x.cfg.Settings.Get(x.ctx, x.tenant)
 	if err != nil || len(st.Alerts) != 0 || !st.LowNotified {
 		t.Fatalf("settings after the sweep: %+v %v, want the alert cleared", st, err)
+	}
+}
+
+// A settle whose ledger post conflicts answers 422, which Knative dead-letters at
+// once, not 409, which it retries until then.
+func TestSettleAnswersALedgerConflictAsFinal(t *testing.T) {
+	x := newEnv(t)
+	m := x.authorize(t)
+	if _, _, err := x.db.Ledger().Post(x.ctx, ledger.NewRelease(x.tenant, m.MessageID, decimal.RequireFromString("0.01"), "EUR")); err != nil {
+		t.Fatal(err)
+	}
+	delivered, err := catalog.New(catalog.MessageDeliveredType, "/test", catalog.MessageRef{MessageID: m.MessageID, TenantID: x.tenant, Channel: "sms"},
+		map[string]string{catalog.ExtTenantID: x.tenant, catalog.ExtChannel: "sms", catalog.ExtMessageID: m.MessageID, catalog.ExtPartitionKey: m.MessageID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &settle{engine: x.engine, log: slog.New(slog.DiscardHandler), fused: true}
+	_, err = s.Handle(x.ctx, delivered)
+	if status := errs.Status(err); status != 422 || errs.Retryable(status) {
+		t.Fatalf("settle over a conflicting ledger: %v (status %d), want a final 422", err, status)
 	}
 }

@@ -125,3 +125,36 @@ func TestOverRealHTTP(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The Bearer scheme matches in any case (RFC 9110 §11.1); a credential is taken byte
+// for byte, never trimmed: the admin token with a trailing space is not the admin token.
+func TestBearerScheme(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme := a.createTenant(t, "acme")
+	h := a.srv.Config.Handler
+	tests := []struct {
+		path, auth string
+		want       int
+	}{
+		{"/api/v2/tenants/" + acme.id, "Bearer " + testAdmin, http.StatusOK},
+		{"/api/v2/tenants/" + acme.id, "bearer " + testAdmin, http.StatusOK},
+		{"/api/v2/tenants/" + acme.id, "BEARER " + testAdmin, http.StatusOK},
+		{"/api/v2/tenants/" + acme.id, "Bearer " + testAdmin + " ", http.StatusUnauthorized},
+		{"/api/v2/tenants/" + acme.id, "Bearer  " + testAdmin, http.StatusUnauthorized},
+		{"/api/v2/tenants/" + acme.id, "Bearer " + testAdmin + "\t", http.StatusUnauthorized},
+		{"/api/v2/rate-cards", "Bearer " + testAdmin + " ", http.StatusUnauthorized},
+		{"/api/v1/messages", "bearer " + acme.key, http.StatusOK},
+		{"/api/v1/messages", "Bearer " + acme.key + " ", http.StatusUnauthorized},
+		{"/api/v1/messages", "Bearer  " + acme.key, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+		req.Header.Set("Authorization", tt.auth)
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("GET %s with Authorization %q = %d, want %d", tt.path, tt.auth, rec.Code, tt.want)
+		}
+	}
+}

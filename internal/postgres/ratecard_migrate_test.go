@@ -11,9 +11,9 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/testenv"
 )
 
-// Cards stored before 0012 that tie stop the migration with their names, rather than
+// Cards stored before 0014 that tie stop the migration with their names, rather than
 // the exclusion constraint failing on its own; without a tie it applies.
-func TestMigration0012NamesTyingCards(t *testing.T) {
+func TestMigration0014NamesTyingCards(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dbURL := testenv.Postgres(t)
@@ -22,7 +22,7 @@ func TestMigration0012NamesTyingCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	migrateTo(t, ctx, conn, "0011_message_times")
+	migrateTo(t, ctx, conn, "0013_sms_mo_parts")
 	insert := func(id string, version int, at string) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, `INSERT INTO rate_cards (id, version, tenant_id, name, currency, effective_from, body, created_at)

@@ -182,5 +182,8 @@ func TestBearerScheme(t *testing.T) {
 		if rec.Code != tt.want {
 			t.Errorf("GET %s with Authorization %q = %d, want %d", tt.path, tt.auth, rec.Code, tt.want)
 		}
+		if rec.Code == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("a 401 without WWW-Authenticate: Bearer (RFC 9110 §11.6.1): %q", rec.Header().Get("WWW-Authenticate"))
+		}
 	}
 }

@@ -28,10 +28,8 @@ func checkValue(kind, v string) (string, string) {
 		return checkDomain(v)
 	case KindURL:
 		return v, checkURL(v)
-	case KindNumber:
-		return v, "" // NormalizeValue kept the digits; checkNumber judged the input
 	}
-	return v, ""
+	return v, "" // a sender: any one line; a number is judged as given, by checkNumber
 }
 
 // checkNumber judges a number as given (before NormalizeValue drops all but digits):

@@ -11,6 +11,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/dev"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 	"github.com/catalyst-cpaas/catalyst/internal/readcache"
 )
 
@@ -36,6 +37,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	fs.BoolVar(&cfg.Unfused, "unfused", false, "run the firewall and billing as Sequences of one function per step (triggers/unfused/), each served over loopback HTTP, instead of the fused message-authorize and message-settle (triggers/fused/)")
 	fs.StringVar(&cfg.Kafka.DataDir, "kafka-data-dir", "", "persist the embedded Kafka here so events survive a restart (default: memory)")
 	fs.Var(&files, "f", "extra manifest file or directory, applied after the repository's (repeatable)")
+	cfg.HTTP.Flags(fs, httpserver.Defaults())
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) here, e.g. 127.0.0.1:6060 (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 	"github.com/catalyst-cpaas/catalyst/internal/readcache"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
@@ -32,6 +33,10 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return fmt.Errorf("usage: catalyst function NAME")
 	}
 	name := fs.Arg(0)
+	httpCfg, err := httpserver.FromEnv(httpserver.FunctionDefaults())
+	if err != nil {
+		return err
+	}
 	reg, err := functions.Registry()
 	if err != nil {
 		return err
@@ -85,7 +90,7 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := fnhttp.NewServer(":"+port, fnhttp.Options{
-		Name: name, Function: f, Logger: log, Metrics: fnhttp.NewMetrics(promReg),
+		Name: name, Function: f, Logger: log, Metrics: fnhttp.NewMetrics(promReg), HTTP: httpCfg,
 	}, promReg)
 	log.Info("serving function", "addr", ":"+port)
 	err = srv.Run(ctx)

@@ -7,7 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
+
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 )
 
 // servePprof serves Go's profiler on its own listener, apart from the API (it must
@@ -23,7 +24,8 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pprof-addr: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// A function's write timeout (5 min): /debug/pprof/profile?seconds=N needs N below it.
+	srv := httpserver.New(mux, httpserver.FunctionDefaults(), log)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("pprof server stopped", "error", err)

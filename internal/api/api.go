@@ -93,7 +93,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{opts: o, mux: http.NewServeMux()}
 	for _, r := range s.routes() {
-		s.mux.Handle(r.method+" "+r.pattern, r.handler)
+		s.mux.Handle(r.method+" "+r.pattern, routed(r.handler))
 	}
 	return s
 }
@@ -153,7 +153,12 @@ func (s *Server) routes() []route {
 // while it drains on shutdown.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP routes r. What the mux answers itself (no route: 404; a route for other
+// methods: 405 with Allow; a path to clean: 307 with Location) is answered in the
+// JSON error shape too; a matched route writes straight to w (routed).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(&muxAnswer{ResponseWriter: w, r: r}, r)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

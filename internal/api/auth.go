@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"strings"
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/tenant"
@@ -28,7 +27,10 @@ func HashAPIKey(secret string) []byte { return tenant.HashKey(secret) }
 
 type ctxKey int
 
-const tenantKey ctxKey = iota
+const (
+	tenantKey ctxKey = iota
+	apiKeyKey
+)
 
 // tenantFrom is the authenticated tenant of a request that passed s.tenant.
 func tenantFrom(ctx context.Context) tenant.Tenant {
@@ -36,10 +38,14 @@ func tenantFrom(ctx context.Context) tenant.Tenant {
 	return t
 }
 
+// apiKeyFrom is the API key a request that passed s.tenant authenticated with.
+func apiKeyFrom(ctx context.Context) tenant.APIKey {
+	k, _ := ctx.Value(apiKeyKey).(tenant.APIKey)
+	return k
+}
+
 func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	return strings.TrimSpace(token), ok && token != ""
+	return tenant.BearerToken(r.Header.Get("Authorization"))
 }
 
 func (s *Server) isAdmin(r *http.Request) bool {
@@ -48,12 +54,9 @@ func (s *Server) isAdmin(r *http.Request) bool {
 		subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1
 }
 
-// authenticate resolves the request's API key to its tenant (tenant.AuthenticateKey,
-// the check the broker ingress makes too).
-func (s *Server) authenticate(r *http.Request) (tenant.Tenant, error) {
-	if s.opts.Tenants == nil {
-		return tenant.Tenant{}, errs.E(errs.Unavailable, "tenant store not configured")
-	}
+// authenticate resolves the request's API key to its tenant and key
+// (tenant.AuthenticateKey, the check the broker ingress makes too).
+func (s *Server) authenticate(r *http.Request) (tenant.Tenant, tenant.APIKey, error) {
 	token, _ := bearer(r)
 	return tenant.AuthenticateKey(r.Context(), s.opts.Tenants, token, s.opts.Now())
 }
@@ -72,12 +75,27 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 // tenant lets a request with a valid API key through, its tenant in the context.
 func (s *Server) tenant(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.authenticate(r)
+		t, k, err := s.authenticate(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), tenantKey, t)))
+		ctx := context.WithValue(context.WithValue(r.Context(), tenantKey, t), apiKeyKey, k)
+		h(w, r.WithContext(ctx))
+	})
+}
+
+// adminOrTenant admits the admin (no tenant in the context: every tenant's data) or
+// a tenant's API key (its tenant in the context: only its own data). Unlike
+// adminOrSelf there is no tenant in the path; the handler scopes by tenantFrom.
+func (s *Server) adminOrTenant(h http.HandlerFunc) http.Handler {
+	asTenant := s.tenant(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.isAdmin(r) {
+			h(w, r)
+			return
+		}
+		asTenant.ServeHTTP(w, r)
 	})
 }
 

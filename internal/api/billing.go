@@ -164,7 +164,16 @@ func (s *Server) createRateCard(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// A new card may not take effect before now either: it would reprice traffic
+	// already charged. An absent effective_from is now, by the API's clock.
+	now := billing.StoreTime(s.opts.Now())
+	if c.EffectiveFrom.IsZero() {
+		c.EffectiveFrom = now
+	}
 	err = s.checkTenant(r, "tenant_id", c.TenantID)
+	if err == nil && c.EffectiveFrom.Before(now) {
+		err = fieldErrors{{Field: "effective_from", Reason: "must not be before now: a card may not reprice traffic already charged"}}.err("rate card")
+	}
 	if err == nil {
 		c, err = store.Create(r.Context(), c)
 	}

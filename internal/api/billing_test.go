@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/catalyst-cpaas/catalyst/internal/errs"
 )
 
 // rateCard is a valid card body for tenantID, in force from effective.
@@ -49,7 +52,7 @@ func TestRateCardsCreateGetListAndVersions(t *testing.T) {
 	t.Parallel()
 	a := newTestAPI(t)
 	acme, globex := a.createTenant(t, "acme"), a.createTenant(t, "globex")
-	status, hdr, card := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-01-01T00:00:00Z"))
+	status, hdr, card := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-11-26T12:00:00Z"))
 	if status != http.StatusCreated || card["version"] != 1.0 || card["versions"] != 1.0 || card["tenant_id"] != acme.id {
 		t.Fatalf("create: %d %v", status, card)
 	}
@@ -61,7 +64,7 @@ func TestRateCardsCreateGetListAndVersions(t *testing.T) {
 	if sms := card["rates"].(map[string]any)["sms"].(map[string]any); sms["base_rate"] != "0.015" {
 		t.Errorf("base_rate %v, want the string 0.015", sms["base_rate"])
 	}
-	if status, _, _ := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(globex.id, "2026-01-01T00:00:00Z")); status != http.StatusCreated {
+	if status, _, _ := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(globex.id, "2026-11-26T12:00:00Z")); status != http.StatusCreated {
 		t.Fatalf("globex's card: %d", status)
 	}
 
@@ -108,7 +111,7 @@ func TestRateCardUpdateCannotRewriteVersionsInForce(t *testing.T) {
 	t.Parallel()
 	a := newTestAPI(t)
 	acme := a.createTenant(t, "acme")
-	_, _, card := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-01-01T00:00:00Z"))
+	_, _, card := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-11-26T12:00:00Z"))
 	id := card["rate_card_id"].(string)
 	status, _, body := a.do(t, "PUT", "/api/v2/rate-cards/"+id, testAdmin, rateCard(acme.id, "2026-11-26T11:59:59Z"))
 	if status != http.StatusUnprocessableEntity || !fieldsOf(body)["effective_from"] ||
@@ -137,7 +140,7 @@ func TestRateCardValidationNamesFields(t *testing.T) {
 	a := newTestAPI(t)
 	acme := a.createTenant(t, "acme")
 	with := func(edit func(c map[string]any)) map[string]any {
-		c := rateCard(acme.id, "2026-01-01T00:00:00Z")
+		c := rateCard(acme.id, "2027-01-01T00:00:00Z")
 		edit(c)
 		return c
 	}
@@ -154,6 +157,7 @@ func TestRateCardValidationNamesFields(t *testing.T) {
 		{"lower-case currency", with(func(c map[string]any) { c["currency"] = "eur" }), 422, "currency"},
 		{"no name", with(func(c map[string]any) { delete(c, "name") }), 422, "name"},
 		{"unknown tenant", with(func(c map[string]any) { c["tenant_id"] = "nope" }), 422, "tenant_id"},
+		{"effective before now", with(func(c map[string]any) { c["effective_from"] = "2026-11-26T11:59:59Z" }), 422, "effective_from"},
 		{"not JSON", `{"name":`, 400, ""},
 	}
 	for _, tc := range tests {
@@ -301,7 +305,7 @@ func TestBillingAdminEndpointsRefuseTenantKeys(t *testing.T) {
 		method, path string
 		body         any
 	}{
-		{"POST", "/api/v2/rate-cards", rateCard(acme.id, "2026-01-01T00:00:00Z")},
+		{"POST", "/api/v2/rate-cards", rateCard(acme.id, "2027-01-01T00:00:00Z")},
 		{"GET", "/api/v2/rate-cards", nil},
 		{"GET", "/api/v2/rate-cards/x", nil},
 		{"PUT", "/api/v2/rate-cards/x", rateCard(acme.id, "2027-01-01T00:00:00Z")},
@@ -333,7 +337,7 @@ func TestBillingEndpointsWithoutStores(t *testing.T) {
 		method, path string
 		body         any
 	}{
-		{"POST", "/api/v2/rate-cards", rateCard(acme.id, "2026-01-01T00:00:00Z")},
+		{"POST", "/api/v2/rate-cards", rateCard(acme.id, "2027-01-01T00:00:00Z")},
 		{"GET", "/api/v2/rate-cards/x", nil},
 		{"POST", "/api/v2/fx-rates", map[string]any{"from": "EUR", "to": "USD", "rate": "1.1"}},
 		{"GET", "/api/v2/promo-codes/X", nil},
@@ -345,5 +349,49 @@ func TestBillingEndpointsWithoutStores(t *testing.T) {
 		if raw, _ := json.Marshal(body); status != http.StatusServiceUnavailable {
 			t.Errorf("%s %s: %d %s, want 503", tc.method, tc.path, status, raw)
 		}
+	}
+}
+
+// A card may not rewrite history: POST refuses an effective_from before now (by the
+// API's clock) as PUT does, and two cards of a tenant may not take effect at the same
+// instant (InForce would choose between them by card id).
+func TestRateCardsCannotRewriteHistoryOrTie(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme, globex := a.createTenant(t, "acme"), a.createTenant(t, "globex")
+	reason := func(body map[string]any) string {
+		e, _ := body["error"].(map[string]any)
+		fs, _ := e["fields"].([]any)
+		if len(fs) == 0 {
+			return ""
+		}
+		return fs[0].(map[string]any)["reason"].(string)
+	}
+	status, _, body := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-01-01T00:00:00Z"))
+	if status != http.StatusUnprocessableEntity || !fieldsOf(body)["effective_from"] || !strings.Contains(reason(body), "before now") {
+		t.Fatalf("a card effective in the past: %d %v, want 422 on effective_from", status, body)
+	}
+	const at = "2026-12-01T00:00:00Z"
+	if status, _, body := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, at)); status != http.StatusCreated {
+		t.Fatalf("first card: %d %v", status, body)
+	}
+	status, _, body = a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-12-01T01:00:00+01:00")) // the same instant
+	if status != http.StatusUnprocessableEntity || !fieldsOf(body)["effective_from"] || !strings.Contains(reason(body), "another rate card") {
+		t.Fatalf("a second card at the same instant: %d %v, want 422 on effective_from", status, body)
+	}
+	if status, _, body := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(globex.id, at)); status != http.StatusCreated {
+		t.Errorf("another tenant's card at the same instant: %d %v", status, body)
+	}
+	_, _, second := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, rateCard(acme.id, "2026-12-02T00:00:00Z"))
+	status, _, body = a.do(t, "PUT", "/api/v2/rate-cards/"+second["rate_card_id"].(string), testAdmin, rateCard(acme.id, at))
+	if status != http.StatusUnprocessableEntity || !fieldsOf(body)["effective_from"] {
+		t.Errorf("a version of another card at the same instant: %d %v, want 422 on effective_from", status, body)
+	}
+	// Nothing refused was stored; no card at all was in force before now.
+	if _, _, mine := a.do(t, "GET", "/api/v2/rate-cards?tenant_id="+acme.id, testAdmin, nil); len(mine["rate_cards"].([]any)) != 2 {
+		t.Errorf("acme's cards: %v, want the two accepted", mine)
+	}
+	if _, err := a.db.RateCards().InForce(context.Background(), acme.id, *a.now); errs.CodeOf(err) != errs.NotFound {
+		t.Errorf("a card is in force now (%v): history was rewritten", err)
 	}
 }

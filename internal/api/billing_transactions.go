@@ -1,30 +1,11 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 )
-
-// adminOrTenant admits the admin (no tenant in the context: every tenant's data) or
-// a tenant's API key (its tenant in the context: only its own data). Unlike
-// adminOrSelf there is no tenant in the path; the handler scopes by tenantFrom.
-func (s *Server) adminOrTenant(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.isAdmin(r) {
-			h(w, r)
-			return
-		}
-		t, err := s.authenticate(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), tenantKey, t)))
-	})
-}
 
 // transactionsQuery is the body of POST /api/v2/transactions/list (a POST, so filters
 // and cursors stay out of URLs and access logs).

@@ -42,6 +42,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if e.Code == errs.Internal || e.Code == errs.Unavailable {
 		s.opts.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	if e.Code == errs.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="catalyst"`) // RFC 9110 §11.6.1: a 401 names its scheme
+	}
 	writeJSON(w, errs.Status(e), errorBody{errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
 }
 

@@ -193,7 +193,8 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	secret, key := s.newKey(id)
 	grace := key.CreatedAt.Add(s.opts.KeyGrace)
-	if err := store.RotateKey(r.Context(), key, grace); err != nil {
+	// A tenant's key rotates as itself; the store refuses a key in its grace.
+	if err := store.RotateKey(r.Context(), key, grace, apiKeyFrom(r.Context()).ID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

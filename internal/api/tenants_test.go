@@ -145,3 +145,39 @@ func TestKeysAreNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// A key rotated away keeps sending and reading through its grace, but may not mint a
+// key: the minted key would never expire while the owner's newer key got 24 h.
+func TestRotatedAwayKeyCannotManageKeys(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t)
+	acme := a.createTenant(t, "acme")
+	rotate := func(token string) (int, map[string]any) {
+		status, _, body := a.do(t, "POST", "/api/v2/tenants/"+acme.id+"/api-keys", token, nil)
+		return status, body
+	}
+	status, body := rotate(acme.key)
+	if status != http.StatusCreated {
+		t.Fatalf("rotate with the live key: %d %v", status, body)
+	}
+	newer := body["api_key"].(string)
+	status, body = rotate(acme.key)
+	if e, _ := body["error"].(map[string]any); status != http.StatusForbidden || !strings.Contains(e["message"].(string), "rotated away") {
+		t.Fatalf("rotate with the key in its grace: %d %v, want 403 saying it was rotated away", status, body)
+	}
+	if status, _, _ := a.do(t, "GET", "/api/v1/messages", acme.key, nil); status != http.StatusOK {
+		t.Errorf("the key in its grace can no longer read: %d", status)
+	}
+	// The refused rotation changed nothing: the newer key outlives the grace.
+	*a.now = a.now.Add(time.Hour + time.Second)
+	if status, _, _ := a.do(t, "GET", "/api/v1/messages", newer, nil); status != http.StatusOK {
+		t.Errorf("the newer key after the grace: %d, want 200", status)
+	}
+	if status, body := rotate(newer); status != http.StatusCreated {
+		t.Errorf("rotate with the newer key: %d %v", status, body)
+	}
+	// The admin rotates whatever the keys' state.
+	if status, body := rotate(testAdmin); status != http.StatusCreated {
+		t.Errorf("rotate as admin: %d %v", status, body)
+	}
+}

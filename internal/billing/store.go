@@ -10,7 +10,10 @@ import (
 // RateCards stores rate cards. Errors are *errs.Error: Invalid (with field paths) for a
 // card that fails RateCard.Validate, NotFound, Conflict for a duplicate ID.
 type RateCards interface {
-	// Create stores version 1 of a new card; an empty ID is set to a new UUID.
+	// Create stores version 1 of a new card; an empty ID is set to a new UUID. It
+	// does not judge EffectiveFrom against the clock (the API refuses one in the past).
+	// Create and Update refuse a version effective at the same instant as another card
+	// of the tenant (Invalid: effective_from, ErrSameInstant).
 	Create(ctx context.Context, c RateCard) (RateCard, error)
 	// Update stores a new version of card c.ID. Versions already effective at now are
 	// immutable, so c.EffectiveFrom must not be before now (Invalid: effective_from);
@@ -23,8 +26,8 @@ type RateCards interface {
 	// List returns the latest version of every card assigned to tenantID ("" = all).
 	List(ctx context.Context, tenantID string) ([]RateCard, error)
 	// InForce returns the version in force for tenantID at t: of all versions of all
-	// cards assigned to the tenant, the one with the latest EffectiveFrom <= t
-	// (NotFound when none).
+	// cards assigned to the tenant, the one with the latest EffectiveFrom <= t, the
+	// highest version of its card on a tie (NotFound when none).
 	InForce(ctx context.Context, tenantID string, t time.Time) (RateCard, error)
 }
 

@@ -99,6 +99,14 @@ func CheckUpdateTime(c RateCard, now time.Time) error {
 	return nil
 }
 
+// ErrSameInstant is the stores' refusal of a version taking effect at the same
+// instant as another card of its tenant: InForce could only choose between them by
+// card id. (Versions of one card may: the highest wins.)
+func ErrSameInstant(c RateCard) error {
+	return storeViolation("effective_from", "another rate card of this tenant takes effect at the same time: choose another instant, or update that card",
+		"rate card %s: tenant %s has another card effective at %s", c.ID, c.TenantID, c.EffectiveFrom.Format(time.RFC3339Nano))
+}
+
 // InheritTenant gives an updated card its card's tenant: a card is assigned to one
 // tenant for life (an empty TenantID keeps it; another one is Invalid).
 func InheritTenant(c *RateCard, tenantID string) error {

@@ -54,9 +54,8 @@ type principal struct {
 
 // authenticate resolves the request's bearer credential, before the body is read.
 func (a *IngressAuth) authenticate(ctx context.Context, req *http.Request) (principal, *errs.Error) {
-	token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	token = strings.TrimSpace(token)
-	if !ok || token == "" {
+	token, ok := tenant.BearerToken(req.Header.Get("Authorization")) // as the REST API reads it
+	if !ok {
 		return principal{}, errs.E(errs.Unauthenticated, "missing Authorization: Bearer <API key or platform token>")
 	}
 	if a.PlatformToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.PlatformToken)) == 1 {
@@ -69,7 +68,7 @@ func (a *IngressAuth) authenticate(ctx context.Context, req *http.Request) (prin
 	if a.Now != nil {
 		now = a.Now
 	}
-	t, err := tenant.AuthenticateKey(ctx, a.Tenants, token, now())
+	t, _, err := tenant.AuthenticateKey(ctx, a.Tenants, token, now())
 	if err != nil {
 		return principal{}, asError(err, "authenticate API key")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 )
 
 // loopbackClient delivers to the function servers: keep-alive connections enough for
@@ -33,10 +34,9 @@ func (r *Runtime) overHTTP(f *functionTarget) (target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve function %s over http: %w", f.name, err)
 	}
-	srv := &http.Server{
-		Handler:           fnhttp.NewHandler(fnhttp.Options{Name: f.name, Function: f.fn, Logger: r.log.With("function", f.name), Metrics: r.opts.FunctionMetrics}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	log := r.log.With("function", f.name)
+	srv := httpserver.New(fnhttp.NewHandler(fnhttp.Options{Name: f.name, Function: f.fn, Logger: log, Metrics: r.opts.FunctionMetrics}),
+		httpserver.FunctionDefaults(), log)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log.Error("function server stopped", "function", f.name, "error", err)

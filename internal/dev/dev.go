@@ -26,6 +26,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
@@ -77,6 +78,9 @@ type Config struct {
 	InstanceID string
 	// Limits throttle sending at the API (zero: api.DefaultLimits()).
 	Limits api.Limits
+	// HTTP bounds the API's and the ingress's connections (--http-*; zero fields:
+	// httpserver.Defaults).
+	HTTP httpserver.Config
 	// ShutdownTimeout bounds the drain on Ctrl-C (default 30s).
 	ShutdownTimeout time.Duration
 	Out             io.Writer // what was started is printed here
@@ -105,6 +109,9 @@ type Platform struct {
 func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	cfg = withDefaults(cfg)
 	if err := broker.CheckPlatformToken(cfg.PlatformToken); err != nil {
+		return nil, err
+	}
+	if err := cfg.HTTP.Validate(); err != nil {
 		return nil, err
 	}
 	reg, err := functions.Registry()
@@ -253,6 +260,7 @@ func withDefaults(c Config) Config {
 	if c.Limits == (api.Limits{}) {
 		c.Limits = api.DefaultLimits()
 	}
+	c.HTTP = c.HTTP.Or(httpserver.Defaults())
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
@@ -274,8 +282,8 @@ func (p *Platform) APIURL() string { return "http://" + hostPort(p.apiL.Addr()) 
 // Serve runs until ctx ends, then drains: the ingress stops accepting, deliveries in
 // flight finish or stay uncommitted, and Kafka closes.
 func (p *Platform) Serve(ctx context.Context) error {
-	ingress := &http.Server{Handler: p.runtime, ReadHeaderTimeout: 10 * time.Second}
-	apiSrv := &http.Server{Handler: p.api, ReadHeaderTimeout: 10 * time.Second}
+	ingress := httpserver.New(p.runtime, p.cfg.HTTP, p.cfg.Logger.With("server", "ingress"))
+	apiSrv := httpserver.New(p.api, p.cfg.HTTP, p.cfg.Logger.With("server", "api"))
 	errc := make(chan error, 3)
 	go func() { errc <- serve(ingress, p.ingressL) }()
 	go func() { errc <- serve(apiSrv, p.apiL) }()

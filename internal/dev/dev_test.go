@@ -76,7 +76,16 @@ type running struct {
 // through cancel); it returns once the summary is printed.
 func serve(t *testing.T, extra ...string) *running {
 	t.Helper()
+	return serveWith(t, nil, extra...)
+}
+
+// serveWith is serve with set adjusting the configuration first.
+func serveWith(t *testing.T, set func(*dev.Config), extra ...string) *running {
+	t.Helper()
 	cfg, out, logs := testConfig(extra...)
+	if set != nil {
+		set(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := dev.Start(ctx, cfg)
 	if err != nil {

@@ -72,20 +72,33 @@ func digitsOnly(v string) string {
 // Value as NormalizeValue gives it, Score the list's default when 0 (blocklist 100,
 // watchlist 0, complaint 10, carrier 20), times in UTC microseconds. Every violation
 // is reported, each with its field (kind, value, list, score, expires_at): an unknown
-// kind or list, an empty or too long value, a score outside 0-100, an ExpiresAt that
-// is zero or, when CreatedAt is set (the stores set it first), not after it.
+// kind or list, an empty or too long value or one that is not of its kind (a domain
+// must be a registrable domain name, kept in lower-case Unicode; a URL a link with a
+// host; a number digits and separators, at most 15 digits; no value may hold control
+// characters), a score outside 0-100, an ExpiresAt that is zero or, when CreatedAt is
+// set (the stores set it first), not after it.
 func ValidateReputationEntry(e ReputationEntry) (ReputationEntry, error) {
 	var fields []errs.FieldViolation
 	bad := func(field, reason string) { fields = append(fields, errs.FieldViolation{Field: field, Reason: reason}) }
 	if !kinds[e.Kind] {
 		bad("kind", "one of sender, number, domain, url")
 	}
+	raw := e.Value
 	e.Value = NormalizeValue(e.Kind, e.Value)
+	var reason string
 	switch {
 	case e.Value == "":
 		bad("value", "required (a number needs digits)")
 	case len(e.Value) > MaxValueLength:
 		bad("value", fmt.Sprintf("at most %d bytes", MaxValueLength))
+	case e.Kind == KindNumber:
+		if reason = checkNumber(raw); reason != "" {
+			bad("value", reason)
+		}
+	case kinds[e.Kind]:
+		if e.Value, reason = checkValue(e.Kind, e.Value); reason != "" {
+			bad("value", reason)
+		}
 	}
 	def, ok := defaultScores[e.List]
 	if !ok {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/errs"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is unset. It is
@@ -49,6 +50,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// DrainTimeout bounds Server.Run's graceful shutdown; 0 means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// HTTP bounds the server's connections; zero fields take
+	// httpserver.FunctionDefaults.
+	HTTP httpserver.Config
 }
 
 func (o Options) withDefaults() Options {
@@ -61,6 +65,7 @@ func (o Options) withDefaults() Options {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
 	}
+	o.HTTP = o.HTTP.Or(httpserver.FunctionDefaults())
 	return o
 }
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 )
 
 // Server is the process a Knative Service pod runs for one function: the event handler
@@ -55,15 +57,10 @@ func NewServer(addr string, o Options, reg *prometheus.Registry) *Server {
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	}
 
-	s.srv = &http.Server{
-		Addr:    addr,
-		Handler: mux,
-		// Knative's queue-proxy enforces the request timeout; this only stops a client
-		// that never finishes its headers from pinning a connection.
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
-	}
+	// Knative's queue-proxy enforces the request timeout in a cluster; these bound a
+	// client that stalls (or a pod reached without the proxy) all the same.
+	s.srv = httpserver.New(mux, o.HTTP, o.Logger)
+	s.srv.Addr = addr
 	return s
 }
 

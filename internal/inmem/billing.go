@@ -108,6 +108,9 @@ func (s *RateCardStore) Create(_ context.Context, c billing.RateCard) (billing.R
 	if _, ok := s.cards[c.ID]; ok {
 		return billing.RateCard{}, errs.E(errs.Conflict, "rate card %s already exists", c.ID)
 	}
+	if err := s.checkInstant(c); err != nil {
+		return billing.RateCard{}, err
+	}
 	s.cards[c.ID] = []storedCard{sc}
 	return sc.decode(), nil
 }
@@ -134,6 +137,9 @@ func (s *RateCardStore) Update(_ context.Context, c billing.RateCard, now time.T
 	if err := billing.InheritTenant(&c, last.TenantID); err != nil {
 		return billing.RateCard{}, err
 	}
+	if err := s.checkInstant(c); err != nil {
+		return billing.RateCard{}, err
+	}
 	c.Version = last.Version + 1
 	sc, err := encodeCard(c)
 	if err != nil {
@@ -141,6 +147,23 @@ func (s *RateCardStore) Update(_ context.Context, c billing.RateCard, now time.T
 	}
 	s.cards[c.ID] = append(versions, sc)
 	return sc.decode(), nil
+}
+
+// checkInstant refuses c when another card of its tenant has a version effective at
+// the same instant, as postgres's rate_cards_one_card_per_instant does. Callers hold
+// mu.
+func (s *RateCardStore) checkInstant(c billing.RateCard) error {
+	for id, versions := range s.cards {
+		if id == c.ID {
+			continue
+		}
+		for _, v := range versions {
+			if v.card.TenantID == c.TenantID && v.card.EffectiveFrom.Equal(c.EffectiveFrom) {
+				return billing.ErrSameInstant(c)
+			}
+		}
+	}
+	return nil
 }
 
 func cardNotFound(id string) error { return errs.E(errs.NotFound, "rate card %s not found", id) }

@@ -135,7 +135,7 @@ func (s *TenantStore) expireKeys(tenantID string, until time.Time) {
 }
 
 // RotateKey implements tenant.Store.
-func (s *TenantStore) RotateKey(_ context.Context, key tenant.APIKey, graceUntil time.Time) error {
+func (s *TenantStore) RotateKey(_ context.Context, key tenant.APIKey, graceUntil time.Time, by string) error {
 	key, err := tenant.PrepareKey(key, s.now())
 	if err != nil {
 		return err
@@ -144,6 +144,15 @@ func (s *TenantStore) RotateKey(_ context.Context, key tenant.APIKey, graceUntil
 	defer s.mu.Unlock()
 	if _, err := s.live(key.TenantID); err != nil {
 		return err
+	}
+	if by != "" {
+		k, ok := s.keys[by]
+		if !ok || k.TenantID != key.TenantID {
+			return tenant.ErrRotateByOther(by)
+		}
+		if k.ExpiresAt != nil {
+			return tenant.ErrRotateByExpiring(k.Prefix, *k.ExpiresAt)
+		}
 	}
 	if err := s.checkNewKey(key); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
 	"github.com/catalyst-cpaas/catalyst/internal/billing"
@@ -64,6 +65,10 @@ func insertCard(ctx context.Context, q interface {
 	out, err := scanCard(q.QueryRow(ctx, `INSERT INTO rate_cards (`+cardColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+cardColumns,
 		c.ID, c.Version, c.TenantID, c.Name, c.Currency, c.EffectiveFrom, body, c.CreatedAt))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.ConstraintName == "rate_cards_one_card_per_instant" {
+		return billing.RateCard{}, billing.ErrSameInstant(c)
+	}
 	if err != nil {
 		return billing.RateCard{}, wrap(err, "postgres: store rate card %s v%d", c.ID, c.Version)
 	}
@@ -163,8 +168,9 @@ func (s *RateCardStore) List(ctx context.Context, tenantID string) ([]billing.Ra
 		ORDER BY id, version DESC`, tenantID)
 }
 
-// InForce implements billing.RateCards: an EffectiveFrom tie goes to the highest
-// version, then the greatest ID.
+// InForce implements billing.RateCards: an EffectiveFrom tie (versions of one card:
+// rate_cards_one_card_per_instant) goes to the highest version; id DESC only makes
+// the order total.
 func (s *RateCardStore) InForce(ctx context.Context, tenantID string, t time.Time) (billing.RateCard, error) {
 	if err := billing.CheckTenantID(tenantID); err != nil {
 		return billing.RateCard{}, err

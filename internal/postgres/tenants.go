@@ -112,7 +112,7 @@ func (s *TenantStore) DeleteTenant(ctx context.Context, id string) error {
 
 // RotateKey implements tenant.Store. The tenant row is locked for the rotation, so
 // concurrent rotations of one tenant apply one after the other.
-func (s *TenantStore) RotateKey(ctx context.Context, key tenant.APIKey, graceUntil time.Time) error {
+func (s *TenantStore) RotateKey(ctx context.Context, key tenant.APIKey, graceUntil time.Time, by string) error {
 	key, err := tenant.PrepareKey(key, s.db.clock())
 	if err != nil {
 		return err
@@ -128,12 +128,36 @@ func (s *TenantStore) RotateKey(ctx context.Context, key tenant.APIKey, graceUnt
 		if err != nil {
 			return wrap(err, "postgres: lock tenant %s", key.TenantID)
 		}
+		if err := checkRotatedBy(ctx, tx, key.TenantID, by); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE api_keys SET expires_at = $2
 			WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > $2)`, key.TenantID, grace); err != nil {
 			return wrap(err, "postgres: expire keys of tenant %s", key.TenantID)
 		}
 		return insertKey(ctx, tx, key)
 	})
+}
+
+// checkRotatedBy refuses a rotation asked for by a key that expires or is not the
+// tenant's (tenant.Store.RotateKey); by "" is the admin. The caller holds the tenant's
+// row lock, which every rotation takes, so the key cannot be rotated away meanwhile.
+func checkRotatedBy(ctx context.Context, tx pgx.Tx, tenantID, by string) error {
+	if by == "" {
+		return nil
+	}
+	var prefix string
+	var expires *time.Time
+	err := tx.QueryRow(ctx, `SELECT prefix, expires_at FROM api_keys WHERE id = $1 AND tenant_id = $2`, by, tenantID).Scan(&prefix, &expires)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return tenant.ErrRotateByOther(by)
+	case err != nil:
+		return wrap(err, "postgres: read key %s", by)
+	case expires != nil:
+		return tenant.ErrRotateByExpiring(prefix, *expires)
+	}
+	return nil
 }
 
 // Authenticate implements tenant.Store. An unknown hash, an expired key and a

@@ -242,6 +242,26 @@ var rateCardCases = []billingCase[*cardEnv]{
 			}
 		}
 	}},
+	{"two cards of a tenant may not take effect at the same instant", func(t *testing.T, e *cardEnv) {
+		at := start.Add(24 * time.Hour)
+		a, b := newID("card-a"), newID("card-b")
+		e.create(t, card(a, e.tenant, at))
+		_, err := e.s.Create(bg, card(b, e.tenant, at.In(time.FixedZone("X", 3600)))) // the same instant
+		wantField(t, err, "effective_from")
+		_, err = e.s.Get(bg, b)
+		wantCode(t, err, errs.NotFound)
+		e.create(t, card(b, e.tenant, at.Add(time.Microsecond)))
+		_, err = e.s.Update(bg, card(b, e.tenant, at), e.clock.Now())
+		wantField(t, err, "effective_from")
+		if vs, err := e.s.Versions(bg, b); err != nil || len(vs) != 1 {
+			t.Fatalf("versions of %s after the refused update: %d, %v; want 1", b, len(vs), err)
+		}
+		e.create(t, card(newID("card-o"), e.other, at))                        // another tenant's card may
+		wantVersion(t, "Update", e.update(t, card(a, e.tenant, at)), a, 2, at) // and the card's own version
+		got, err := e.inForce(t, e.tenant, at)
+		mustNot(t, err)
+		wantVersion(t, "InForce", got, a, 2, at)
+	}},
 	{"list returns the latest version of the tenant's cards by id", func(t *testing.T, e *cardEnv) {
 		empty, err := e.s.List(bg, e.tenant)
 		mustNot(t, err)
@@ -250,7 +270,7 @@ var rateCardCases = []billingCase[*cardEnv]{
 		}
 		b, a := "b-"+uuid.NewString(), "a-"+uuid.NewString()
 		e.create(t, card(b, e.tenant, start))
-		e.create(t, card(a, e.tenant, start))
+		e.create(t, card(a, e.tenant, start.Add(time.Minute)))
 		e.update(t, card(b, e.tenant, start.Add(time.Hour)))
 		o := e.create(t, card(newID("c"), e.other, start))
 		list, err := e.s.List(bg, e.tenant)

@@ -89,6 +89,12 @@ var reputationCases = []billingCase[*reputationEnv]{
 				"bankalert", 20}, // sender ids match regardless of case
 			{firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindSender, Value: "Other", List: firewall.ListBlock, Score: 55},
 				"other", 55},
+			{firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindDomain, Value: "XN--BCHER-KVA.example", List: firewall.ListBlock},
+				"bücher.example", 100}, // as screening extracts it: lower-case Unicode
+			{firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindDomain, Value: "Bad.CO.uk.", List: firewall.ListBlock},
+				"bad.co.uk", 100},
+			{firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindURL, Value: "bad.example/login", List: firewall.ListBlock},
+				"bad.example/login", 100}, // links are matched as written, with or without a scheme
 		} {
 			e.clock.Advance(time.Second) // List is newest first: this entry is its first
 			got := e.add(t, c.in)
@@ -126,6 +132,21 @@ var reputationCases = []billingCase[*reputationEnv]{
 			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "x.example", List: firewall.ListBlock, ExpiresAt: &past}, []string{"expires_at"}},
 			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "x.example", List: firewall.ListBlock, ExpiresAt: &time.Time{}}, []string{"expires_at"}},
 			{firewall.ReputationEntry{Kind: "ip", Value: "", List: "x", Score: 200}, []string{"kind", "value", "list", "score"}},
+			// A value must be of its kind: screening could never match anything else.
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "' or 1=1 --", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "bad.example\nx.example", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "bad example.com", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "1.2.3.4", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "localhost", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "co.uk", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "login.bad.example", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindDomain, Value: "https://bad.example/", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindURL, Value: "' or 1=1 --", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindURL, Value: "https://", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindURL, Value: "https://bad.example/\r\nx", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindNumber, Value: "1; DROP TABLE x", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindNumber, Value: "+1234567890123456", List: firewall.ListBlock}, []string{"value"}},
+			{firewall.ReputationEntry{Kind: firewall.KindSender, Value: "Bank\nAlert", List: firewall.ListBlock}, []string{"value"}},
 		} {
 			c.in.TenantID = e.tenant
 			_, err := e.s.Add(bg, c.in)
@@ -171,7 +192,7 @@ var reputationCases = []billingCase[*reputationEnv]{
 		}
 	}},
 	{"complaints add up", func(t *testing.T, e *reputationEnv) {
-		num := fmt.Sprint(time.Now().UnixNano())
+		num := fmt.Sprint(time.Now().UnixNano() % 1e15) // E.164: at most 15 digits
 		k := firewall.ReputationKey{Kind: firewall.KindNumber, Value: num}
 		for i := range 12 {
 			e.add(t, firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindNumber, Value: "+" + num, List: firewall.ListComplaint})
@@ -250,12 +271,12 @@ var reputationCases = []billingCase[*reputationEnv]{
 			if i%2 == 1 {
 				kind = firewall.KindSender
 			}
-			mine = append(mine, e.add(t, firewall.ReputationEntry{TenantID: e.tenant, Kind: kind, Value: newID("v"), List: firewall.ListBlock}))
+			mine = append(mine, e.add(t, firewall.ReputationEntry{TenantID: e.tenant, Kind: kind, Value: newID("v") + ".example", List: firewall.ListBlock}))
 			if i != 2 { // entries 2 and 3 share created_at: ties go by id, descending
 				e.clock.Advance(time.Second)
 			}
 		}
-		e.add(t, firewall.ReputationEntry{TenantID: e.other, Kind: firewall.KindDomain, Value: newID("v"), List: firewall.ListBlock})
+		e.add(t, firewall.ReputationEntry{TenantID: e.other, Kind: firewall.KindDomain, Value: newID("v") + ".example", List: firewall.ListBlock})
 		ids := func(es []firewall.ReputationEntry) []string {
 			out := make([]string, len(es))
 			for i, x := range es {
@@ -292,8 +313,8 @@ var reputationCases = []billingCase[*reputationEnv]{
 		}
 	}},
 	{"list with tenant \"\" is the global entries only", func(t *testing.T, e *reputationEnv) {
-		g := e.add(t, firewall.ReputationEntry{Kind: firewall.KindDomain, Value: newID("g"), List: firewall.ListBlock})
-		mine := e.add(t, firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindDomain, Value: newID("m"), List: firewall.ListBlock})
+		g := e.add(t, firewall.ReputationEntry{Kind: firewall.KindDomain, Value: newID("g") + ".example", List: firewall.ListBlock})
+		mine := e.add(t, firewall.ReputationEntry{TenantID: e.tenant, Kind: firewall.KindDomain, Value: newID("m") + ".example", List: firewall.ListBlock})
 		got, err := e.s.List(bg, "", "", firewall.MaxPageLimit)
 		mustNot(t, err)
 		var sawGlobal bool

@@ -222,7 +222,7 @@ var tenantCases = []struct {
 		_, err = e.s.UpdateTenant(e.ctx, tn)
 		wantCode(t, err, errs.NotFound)
 		wantCode(t, e.s.DeleteTenant(e.ctx, tn.ID), errs.NotFound)
-		wantCode(t, e.s.RotateKey(e.ctx, newKey(tn.ID), e.clock.Now().Add(time.Hour)), errs.NotFound)
+		wantCode(t, e.s.RotateKey(e.ctx, newKey(tn.ID), e.clock.Now().Add(time.Hour), ""), errs.NotFound)
 		e.wantNoAuth(t, k.Hash, e.clock.Now())
 		e.wantNoAuth(t, k.Hash, before) // refused for the tenant, whatever the time
 		_, err = e.s.CreateTenant(e.ctx, tenant.Tenant{ID: tn.ID}, newKey(tn.ID))
@@ -270,7 +270,7 @@ var tenantCases = []struct {
 			t.Errorf("Authenticate after suspending = %s, %v; want the suspended tenant", a.Status, err)
 		}
 		grace := now.Add(time.Hour)
-		mustNot(t, e.s.RotateKey(e.ctx, newKey(tn.ID), grace))
+		mustNot(t, e.s.RotateKey(e.ctx, newKey(tn.ID), grace, ""))
 		wantExpiry(t, e.wantAuth(t, k.Hash, now, tn.ID, k.ID), &grace)
 		mustNot(t, e.s.DeleteTenant(e.ctx, tn.ID))
 		e.wantNoAuth(t, k.Hash, now)
@@ -294,7 +294,7 @@ var tenantCases = []struct {
 		e.clock.Advance(time.Minute)
 		grace := e.clock.Now().Add(24 * time.Hour)
 		k := newKey(tn.ID)
-		mustNot(t, e.s.RotateKey(e.ctx, k, grace))
+		mustNot(t, e.s.RotateKey(e.ctx, k, grace, ""))
 		got := e.wantAuth(t, k.Hash, grace.Add(1000*time.Hour), tn.ID, k.ID)
 		wantExpiry(t, got, nil)
 		wantTime(t, "new key CreatedAt", got.CreatedAt, e.clock.Now())
@@ -312,23 +312,64 @@ var tenantCases = []struct {
 		mustNot(t, err)
 		second := newKey(id)
 		second.ExpiresAt = &late
-		mustNot(t, e.s.RotateKey(e.ctx, second, now.Add(1000*time.Hour)))
-		mustNot(t, e.s.RotateKey(e.ctx, newKey(id), grace))
+		mustNot(t, e.s.RotateKey(e.ctx, second, now.Add(1000*time.Hour), ""))
+		mustNot(t, e.s.RotateKey(e.ctx, newKey(id), grace, ""))
 		wantExpiry(t, e.wantAuth(t, first.Hash, now, id, first.ID), &soon)
 		e.wantNoAuth(t, first.Hash, stored(soon))
 		wantExpiry(t, e.wantAuth(t, second.Hash, now, id, second.ID), &grace)
 		e.wantNoAuth(t, second.Hash, stored(grace))
 	}},
+	{"a key in its grace, or another tenant's, cannot rotate and changes nothing", func(t *testing.T, e *tenantEnv) {
+		tn, first := e.create(t)
+		grace := e.clock.Now().Add(24 * time.Hour)
+		second := newKey(tn.ID)
+		mustNot(t, e.s.RotateKey(e.ctx, second, grace, first.ID)) // a live key rotates as itself
+		third := newKey(tn.ID)
+		err := e.s.RotateKey(e.ctx, third, grace.Add(time.Hour), first.ID) // first is in its grace now
+		wantCode(t, err, errs.PermissionDenied)
+		e.wantNoAuth(t, third.Hash, e.clock.Now())
+		wantExpiry(t, e.wantAuth(t, second.Hash, e.clock.Now(), tn.ID, second.ID), nil)
+		wantExpiry(t, e.wantAuth(t, first.Hash, e.clock.Now(), tn.ID, first.ID), &grace)
+		other, otherKey := e.create(t)
+		wantCode(t, e.s.RotateKey(e.ctx, newKey(tn.ID), grace, otherKey.ID), errs.PermissionDenied)
+		wantCode(t, e.s.RotateKey(e.ctx, newKey(tn.ID), grace, newID("key")), errs.PermissionDenied)
+		wantExpiry(t, e.wantAuth(t, second.Hash, e.clock.Now(), tn.ID, second.ID), nil)
+		wantExpiry(t, e.wantAuth(t, otherKey.Hash, e.clock.Now(), other.ID, otherKey.ID), nil)
+		mustNot(t, e.s.RotateKey(e.ctx, third, grace, second.ID)) // the newest key may
+	}},
+	{"concurrent rotations by one key: one wins, the other finds it in its grace", func(t *testing.T, e *tenantEnv) {
+		tn, first := e.create(t)
+		grace := e.clock.Now().Add(time.Hour)
+		keys := []tenant.APIKey{newKey(tn.ID), newKey(tn.ID)}
+		errc := make(chan error, len(keys))
+		for _, k := range keys {
+			go func() { errc <- e.s.RotateKey(e.ctx, k, grace, first.ID) }()
+		}
+		var won, denied int
+		for range keys {
+			switch err := <-errc; errs.CodeOf(err) {
+			case "":
+				won++
+			case errs.PermissionDenied:
+				denied++
+			default:
+				t.Errorf("RotateKey: %v", err)
+			}
+		}
+		if won != 1 || denied != 1 {
+			t.Errorf("%d rotations won and %d were denied, want 1 and 1", won, denied)
+		}
+	}},
 	{"rotation for an unknown tenant is NotFound", func(t *testing.T, e *tenantEnv) {
 		k := newKey(newID("nobody"))
-		wantCode(t, e.s.RotateKey(e.ctx, k, e.clock.Now()), errs.NotFound)
+		wantCode(t, e.s.RotateKey(e.ctx, k, e.clock.Now(), ""), errs.NotFound)
 		e.wantNoAuth(t, k.Hash, e.clock.Now())
 	}},
 	{"rotation with a taken hash is Conflict and changes nothing", func(t *testing.T, e *tenantEnv) {
 		tn, k := e.create(t)
 		dup := newKey(tn.ID)
 		dup.Hash = k.Hash
-		wantCode(t, e.s.RotateKey(e.ctx, dup, e.clock.Now()), errs.Conflict)
+		wantCode(t, e.s.RotateKey(e.ctx, dup, e.clock.Now(), ""), errs.Conflict)
 		wantExpiry(t, e.wantAuth(t, k.Hash, e.clock.Now().Add(1000*time.Hour), tn.ID, k.ID), nil)
 	}},
 	{"keys are copied in and out", func(t *testing.T, e *tenantEnv) {

@@ -16,25 +16,26 @@ func HashKey(secret string) []byte {
 }
 
 // AuthenticateKey is the one check of an API key, shared by the REST API and the
-// broker ingress: it resolves secret to its tenant at now. An unknown, expired or
-// revoked key is Unauthenticated; a suspended tenant's key is PermissionDenied; a
-// store failure keeps its own code (Unavailable, Internal).
-func AuthenticateKey(ctx context.Context, s Store, secret string, now time.Time) (Tenant, error) {
+// broker ingress: it resolves secret to its tenant and key at now (the key says
+// whether it is in its grace: such a key may not rotate, Store.RotateKey). An
+// unknown, expired or revoked key is Unauthenticated; a suspended tenant's key is
+// PermissionDenied; a store failure keeps its own code (Unavailable, Internal).
+func AuthenticateKey(ctx context.Context, s Store, secret string, now time.Time) (Tenant, APIKey, error) {
 	if s == nil {
-		return Tenant{}, errs.E(errs.Unavailable, "tenant store not configured")
+		return Tenant{}, APIKey{}, errs.E(errs.Unavailable, "tenant store not configured")
 	}
 	if secret == "" {
-		return Tenant{}, errs.E(errs.Unauthenticated, "missing Authorization: Bearer <api key>")
+		return Tenant{}, APIKey{}, errs.E(errs.Unauthenticated, "missing Authorization: Bearer <api key>")
 	}
-	t, _, err := s.Authenticate(ctx, HashKey(secret), now)
+	t, k, err := s.Authenticate(ctx, HashKey(secret), now)
 	if errs.CodeOf(err) == errs.NotFound {
-		return Tenant{}, errs.E(errs.Unauthenticated, "invalid or expired API key")
+		return Tenant{}, APIKey{}, errs.E(errs.Unauthenticated, "invalid or expired API key")
 	}
 	if err != nil {
-		return Tenant{}, err
+		return Tenant{}, APIKey{}, err
 	}
 	if t.Status == Suspended {
-		return Tenant{}, errs.E(errs.PermissionDenied, "tenant %s is suspended", t.ID)
+		return Tenant{}, APIKey{}, errs.E(errs.PermissionDenied, "tenant %s is suspended", t.ID)
 	}
-	return t, nil
+	return t, k, nil
 }

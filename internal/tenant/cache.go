@@ -68,9 +68,9 @@ func (c *cached) DeleteTenant(ctx context.Context, id string) error {
 	return c.Store.DeleteTenant(ctx, id)
 }
 
-func (c *cached) RotateKey(ctx context.Context, key APIKey, graceUntil time.Time) error {
+func (c *cached) RotateKey(ctx context.Context, key APIKey, graceUntil time.Time, by string) error {
 	defer c.forget(key.TenantID)
-	return c.Store.RotateKey(ctx, key, graceUntil)
+	return c.Store.RotateKey(ctx, key, graceUntil, by)
 }
 
 // forget drops a tenant and every kept key (keys are kept by hash, not by tenant;

@@ -69,3 +69,17 @@ func CheckUpdate(t Tenant) error {
 	}
 	return nil
 }
+
+// ErrRotateByExpiring is Store.RotateKey's refusal of a key that has an expiry: a
+// key rotated away keeps sending and reading through its grace, but a key it minted
+// would outlive it.
+func ErrRotateByExpiring(prefix string, expiresAt time.Time) error {
+	return errs.E(errs.PermissionDenied,
+		"API key %s… was rotated away and expires at %s: until then it may send and read, not manage keys; use the newest key",
+		prefix, expiresAt.UTC().Format(time.RFC3339))
+}
+
+// ErrRotateByOther is Store.RotateKey's refusal of a key that is not the tenant's.
+func ErrRotateByOther(keyID string) error {
+	return errs.E(errs.PermissionDenied, "API key %s may not rotate this tenant's keys", keyID)
+}

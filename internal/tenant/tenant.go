@@ -54,7 +54,12 @@ type Store interface {
 	DeleteTenant(ctx context.Context, id string) error
 	// RotateKey adds key to its tenant and makes every other key of that tenant
 	// expire at graceUntil (keys already expiring sooner keep their earlier time).
-	RotateKey(ctx context.Context, key APIKey, graceUntil time.Time) error
+	// by is the id of the tenant's key asking for it ("" for the admin): a key that
+	// has an expiry (rotated away, in its grace) or is not the tenant's is refused
+	// with PermissionDenied and nothing changes — checked under the rotation's lock,
+	// so no key it minted outlives it, even when rotations race or a replica's read
+	// cache still holds it unexpired.
+	RotateKey(ctx context.Context, key APIKey, graceUntil time.Time, by string) error
 	// Authenticate finds the tenant owning the key with this hash, if the key has not
 	// expired at now and the tenant is not deleted.
 	Authenticate(ctx context.Context, keyHash []byte, now time.Time) (Tenant, APIKey, error)

@@ -14,32 +14,64 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
-const billingUsage = `usage: catalyst billing <rebuild|verify|close-month> [-json]
+var billingCommands = []subcommand{
+	{"rebuild", "reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)"},
+	{"verify", "check the ledger and the wallet agree (exit 1 when not)"},
+	{"close-month", "charge contract minimums' shortfalls for a month (once per tenant and month)"},
+}
 
-  rebuild   reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)
-  verify    check every account's balance = opening + credits - debits, every
-            currency sums to zero, and the wallet matches the ledger (balances, blocked
-            amounts, open reservations); exits non-zero when anything is off
-  close-month -month YYYY-MM [-tenant ID]
-            charge every contract tenant's shortfall below its monthly minimum
-            (once per tenant and month, however often it runs)
+var billingUsage = map[string]string{
+	"rebuild": `usage: catalyst billing rebuild [flags]
 
-All read DATABASE_URL, REDIS_URL and CATALYST_REDIS_PREFIX.
-`
+Reloads every tenant's wallet account (Redis) from the ledger (PostgreSQL). Run it
+with traffic stopped. Reads DATABASE_URL, REDIS_URL and CATALYST_REDIS_PREFIX.
+`,
+	"verify": `usage: catalyst billing verify [flags]
 
-// runBilling runs `catalyst billing rebuild|verify`.
+Checks every account's balance = opening + credits - debits, every currency sums to
+zero, and the wallet matches the ledger (balances, blocked amounts, open
+reservations); exits non-zero when anything is off. Reads DATABASE_URL, REDIS_URL and
+CATALYST_REDIS_PREFIX.
+`,
+	"close-month": `usage: catalyst billing close-month -month YYYY-MM [flags]
+
+Charges every contract tenant's shortfall below its monthly minimum, once per tenant
+and month however often it runs. Reads DATABASE_URL, REDIS_URL and
+CATALYST_REDIS_PREFIX.
+`,
+}
+
+// runBilling runs `catalyst billing rebuild|verify|close-month`.
 func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
-		fmt.Fprint(out, billingUsage)
+		printSubcommands(out, "billing", billingCommands)
 		return fmt.Errorf("billing: no subcommand")
 	}
-	fs := flag.NewFlagSet("billing "+args[0], flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	if isHelp(args[0]) {
+		printSubcommands(out, "billing", billingCommands)
+		return flag.ErrHelp
+	}
+	usage, ok := billingUsage[args[0]]
+	if !ok {
+		printSubcommands(out, "billing", billingCommands)
+		return fmt.Errorf("billing: unknown subcommand %q", args[0])
+	}
+	fs := newFlagSet(out, "billing "+args[0], usage)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	configDir := fs.String("config-dir", "config", "directory of the platform's configuration (rate-card.json)")
-	month := fs.String("month", "", "close-month: the calendar month, YYYY-MM")
-	only := fs.String("tenant", "", "close-month: only this tenant")
+	var month, only *string
+	if args[0] == "close-month" {
+		month = fs.String("month", "", "the calendar month, YYYY-MM (required)")
+		only = fs.String("tenant", "", "only this tenant")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("billing %s: unexpected argument %q", args[0], fs.Arg(0))
+	}
+	if month != nil && *month == "" {
+		return fmt.Errorf("billing close-month: -month YYYY-MM is required")
 	}
 	dbURL, redisURL := os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL")
 	if dbURL == "" || redisURL == "" {
@@ -97,18 +129,13 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 			return fmt.Errorf("billing verify: %d problems", len(rep.Problems))
 		}
 		return nil
-	case "close-month":
+	default: // close-month
 		return closeMonth(ctx, engine, out, *month, *only, *asJSON)
 	}
-	fmt.Fprint(out, billingUsage)
-	return fmt.Errorf("billing: unknown subcommand %q", args[0])
 }
 
 // closeMonth runs Engine.CloseMonth for one tenant or every tenant of the ledger.
 func closeMonth(ctx context.Context, engine *charging.Engine, out io.Writer, month, only string, asJSON bool) error {
-	if month == "" {
-		return fmt.Errorf("billing close-month: -month YYYY-MM is required")
-	}
 	tenants := []string{only}
 	if only == "" {
 		var err error

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,14 +21,20 @@ import (
 
 // runFunction serves one registered function on $PORT (8080 when unset), as the
 // container of its Knative Service does.
-func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
-	fs := flag.NewFlagSet("function", flag.ContinueOnError)
+func runFunction(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	fs := newFlagSet(out, "function", `usage: catalyst function [flags] NAME
+
+Serves one registered function (see 'catalyst functions') over CloudEvents HTTP on
+$PORT (default 8080), as the container of its Knative Service does: /healthz,
+/readyz, /metrics, graceful shutdown on SIGTERM. Reads DATABASE_URL, REDIS_URL,
+CATALYST_REDIS_PREFIX, CATALYST_READ_CACHE and K_SINK.
+`)
 	configDir := fs.String("config", "config", "configuration directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("usage: catalyst function NAME")
+		return fmt.Errorf("usage: catalyst function [flags] NAME (one name; 'catalyst functions' lists them)")
 	}
 	name := fs.Arg(0)
 	reg, err := functions.Registry()
@@ -97,7 +102,14 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 	return err
 }
 
-func listFunctions(out io.Writer) error {
+func listFunctions(_ context.Context, args []string, out io.Writer, _ *slog.Logger) error {
+	fs := newFlagSet(out, "functions", "usage: catalyst functions\n\nLists the registered functions, one a line: name and description.\n")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("functions: unexpected argument %q", fs.Arg(0))
+	}
 	reg, err := functions.Registry()
 	if err != nil {
 		return err

@@ -145,7 +145,9 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if cfg.SMSCAddr != "" {
 		if sandbox, err = smsc.New(smsc.Config{Addr: cfg.SMSCAddr, Accounts: map[string]string{SandboxSystemID: SandboxPassword},
 			ReceiptDelay: cfg.SMSCReceiptDelay, MagicNumbers: true, Logger: cfg.Logger}); err == nil {
-			err = sandbox.Start(ctx)
+			// Not ctx: the SMSC must outlive the signal until the SMS connector has
+			// unbound (Serve closes it last), or the connector logs lost binds.
+			err = sandbox.Start(context.WithoutCancel(ctx))
 		}
 		if err != nil {
 			closeStores()

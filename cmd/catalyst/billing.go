@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
@@ -77,7 +78,7 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	if dbURL == "" || redisURL == "" {
 		return fmt.Errorf("billing %s: DATABASE_URL and REDIS_URL must both be set (the ledger and the wallet)", args[0])
 	}
-	st, err := stores.Open(ctx, dbURL, redisURL, os.Getenv("CATALYST_REDIS_PREFIX"))
+	st, err := stores.Open(ctx, dbURL, redisURL, os.Getenv("CATALYST_REDIS_PREFIX"), postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}

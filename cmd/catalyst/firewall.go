@@ -114,7 +114,7 @@ under a rule set, and reports which would change and how.
 		return err
 	}
 	defer engine.Close()
-	db, err := postgres.Open(ctx, dbURL)
+	db, err := postgres.Open(ctx, dbURL, postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}

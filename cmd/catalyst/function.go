@@ -15,6 +15,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/broker"
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/readcache"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
@@ -46,7 +47,7 @@ CATALYST_REDIS_PREFIX, CATALYST_READ_CACHE and K_SINK.
 		return fmt.Errorf("function %q is not registered (have %v)", name, reg.Names())
 	}
 	log = log.With("function", name)
-	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"), os.Getenv("CATALYST_REDIS_PREFIX"))
+	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"), os.Getenv("CATALYST_REDIS_PREFIX"), postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func runMigrate(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	if url == "" {
 		return fmt.Errorf("migrate: DATABASE_URL is not set")
 	}
-	db, err := postgres.Open(ctx, url)
+	db, err := postgres.Open(ctx, url, postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}

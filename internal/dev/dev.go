@@ -27,6 +27,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
@@ -121,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix)
+	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix, postgres.WithLogger(cfg.Logger))
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,11 @@ func TestHelpEverywhere(t *testing.T) {
 				if want := strings.TrimSpace("usage: catalyst " + p); p != "help" && !strings.HasPrefix(stdout, want) {
 					t.Errorf("stdout does not start with %q:\n%s", want, stdout)
 				}
+				for _, line := range strings.Split(stdout, "\n") {
+					if strings.Count(line, "(default") > 1 {
+						t.Errorf("a default is printed twice: %q", line)
+					}
+				}
 				if strings.Contains(stdout, "cat_admin_do_not_print") {
 					t.Errorf("help printed the admin token from the environment:\n%s", stdout)
 				}

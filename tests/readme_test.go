@@ -89,8 +89,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 	for _, want := range []string{
 		"HTTP/1.1 200", `{"status":"ok"}`, // health
 		"HTTP/1.1 401", "HTTP/1.1 404", "HTTP/1.1 202", // ingress: no credential, no broker, a tenant's key
-		`"reference":"INV-1"`,                                  // top-up
-		`"history":[`, `"status":"delivered"`, `"available":"`, // messages, balance
+		`"reference":"INV-1"`,                 // top-up
+		`"history":[`, `"status":"delivered"`, // messages
+		`"available":"24.97"`,                                // two SMS reserved or charged at EUR 0.015 each, as the README says
 		`"breakdown":{`,                                      // the price, step by step
 		`"status":"blocked"`, `"decisions":[{`, `"reviews":`, // firewall
 	} {

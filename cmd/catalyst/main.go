@@ -52,6 +52,9 @@ func printUsage(out io.Writer) {
 }
 
 func main() {
+	// Notify installs a handler for SIGINT even when the process started with it
+	// ignored (a background job of a script): Ctrl-C to the process group stops it
+	// (tests/signal_test.go).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := newLogger(os.Stderr, os.Getenv("CATALYST_LOG_LEVEL"))

@@ -28,7 +28,7 @@ func runFunction(ctx context.Context, args []string, out io.Writer, log *slog.Lo
 Serves one registered function (see 'catalyst functions') over CloudEvents HTTP on
 $PORT (default 8080), as the container of its Knative Service does: /healthz,
 /readyz, /metrics, graceful shutdown on SIGTERM. Reads DATABASE_URL, REDIS_URL,
-CATALYST_REDIS_PREFIX, CATALYST_READ_CACHE and K_SINK.
+CATALYST_REDIS_PREFIX, CATALYST_READ_CACHE, K_SINK and CATALYST_PLATFORM_TOKEN.
 `)
 	configDir := fs.String("config", "config", "configuration directory")
 	if err := fs.Parse(args); err != nil {

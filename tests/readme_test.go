@@ -53,7 +53,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := regexp.MustCompile("CATALYST_ADMIN_TOKEN=(\\S+) make run").FindSubmatch(readme)
+	token := regexp.MustCompile(`CATALYST_ADMIN_TOKEN=(\S+) make run`).FindSubmatch(readme)
 	if token == nil {
 		t.Fatal("README.md no longer starts make run with a known CATALYST_ADMIN_TOKEN; the walkthrough's $ADMIN needs one")
 	}

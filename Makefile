@@ -1,13 +1,19 @@
 # Catalyst: two commands on a fresh machine — `make run` and `make test`.
 GO ?= go
 BIN := bin/catalyst
+# staticcheck's version, pinned: make lint fetches it through the module proxy.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test test-clock test-chaos build manifests bench bench-soak lint fmt clean
+.PHONY: run test test-clock test-chaos build install manifests bench bench-soak lint fmt clean
 
 ## run: start the whole platform in one process (embedded Kafka, in-memory stores);
-## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml"
+## extra flags go in ARGS, e.g. make run ARGS="-f triggers/examples/pong-to-webhook.yaml".
+## Ctrl-C stops it; from a script, `kill $$!` (SIGTERM, which make hands on): a
+## background job's make ignores SIGINT sent to it alone.
+## exec: the recipe's shell becomes catalyst dev, so the signals the recipe's
+## process gets are catalyst dev's (it handles SIGINT even when started with it ignored).
 run: build
-	$(BIN) dev $(ARGS)
+	exec $(BIN) dev $(ARGS)
 
 ## test: every test against real PostgreSQL and Redis (started if none answer)
 test:
@@ -27,6 +33,17 @@ test-chaos:
 ## build: the one binary
 build:
 	$(GO) build -o $(BIN) ./cmd/catalyst
+
+## install: catalyst into $(go env GOPATH)/bin (or GOBIN), so `catalyst …` works as the docs write it
+install:
+	$(GO) install ./cmd/catalyst
+
+## lint: formatting (gofmt lists files to fix and fails), go vet, staticcheck
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt: needs formatting (make fmt):"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## manifests: regenerate knative/ Services from config/scaling.yaml
 manifests:

@@ -13,54 +13,100 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/charging"
 	"github.com/catalyst-cpaas/catalyst/internal/ledger"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
-const billingUsage = `usage: catalyst billing <rebuild|verify|reconcile|adjust|close-month> [-json]
+var billingCommands = []subcommand{
+	{"rebuild", "reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)"},
+	{"verify", "check the ledger and the wallet agree (exit 1 when not)"},
+	{"reconcile", "repair wallet accounts apart from the ledger, from the ledger, with an audit record each"},
+	{"adjust", "correct a tenant's balance in the ledger (operators), once per key"},
+	{"close-month", "charge contract minimums' shortfalls for a month (once per tenant and month)"},
+}
 
-  rebuild   reload every tenant's wallet account (Redis) from the ledger (PostgreSQL)
-  verify    check every account's balance = opening + credits - debits, every
-            currency sums to zero, and the wallet matches the ledger (balances, blocked
-            amounts, open reservations); exits non-zero when anything is off
-  reconcile [-grace D]
-            repair every wallet account apart from the ledger by reloading it from
-            the ledger, with an audit record each (billing_repairs); with -grace
-            (say 1m) it compares twice, D apart, and repairs only what stayed apart,
-            so it is safe with traffic flowing (default 0: at once, traffic stopped)
-  adjust -tenant ID -amount A -key K [-reference R]
-            correct a tenant's balance in the ledger by A (negative takes money
-            out, e.g. reversing a top-up), once per key, and reload its wallet
-            account; the result must cover what is reserved and fit 20 integer digits
-  close-month -month YYYY-MM [-tenant ID]
-            charge every contract tenant's shortfall below its monthly minimum
-            (once per tenant and month, however often it runs)
+var billingUsage = map[string]string{
+	"reconcile": `usage: catalyst billing reconcile [flags]
 
-All read DATABASE_URL, REDIS_URL and CATALYST_REDIS_PREFIX.
-`
+Repairs every wallet account apart from the ledger by reloading it from the ledger,
+with an audit record each (billing_repairs). With -grace (say 1m) it compares twice,
+that long apart, and repairs only what stayed apart, so it is safe with traffic
+flowing (default 0: at once, traffic stopped). Reads DATABASE_URL, REDIS_URL and
+CATALYST_REDIS_PREFIX.
+`,
+	"adjust": `usage: catalyst billing adjust -tenant ID -amount A -key K [flags]
 
-// runBilling runs `catalyst billing rebuild|verify`.
+Corrects a tenant's balance in the ledger by A (negative takes money out, e.g.
+reversing a top-up), once per key, and reloads its wallet account; the result must
+cover what is reserved and fit 20 integer digits. Reads DATABASE_URL, REDIS_URL and
+CATALYST_REDIS_PREFIX.
+`,
+	"rebuild": `usage: catalyst billing rebuild [flags]
+
+Reloads every tenant's wallet account (Redis) from the ledger (PostgreSQL). Run it
+with traffic stopped. Reads DATABASE_URL, REDIS_URL and CATALYST_REDIS_PREFIX.
+`,
+	"verify": `usage: catalyst billing verify [flags]
+
+Checks every account's balance = opening + credits - debits, every currency sums to
+zero, and the wallet matches the ledger (balances, blocked amounts, open
+reservations); exits non-zero when anything is off. Reads DATABASE_URL, REDIS_URL and
+CATALYST_REDIS_PREFIX.
+`,
+	"close-month": `usage: catalyst billing close-month -month YYYY-MM [flags]
+
+Charges every contract tenant's shortfall below its monthly minimum, once per tenant
+and month however often it runs. Reads DATABASE_URL, REDIS_URL and
+CATALYST_REDIS_PREFIX.
+`,
+}
+
+// runBilling runs `catalyst billing rebuild|verify|reconcile|adjust|close-month`.
 func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
-		fmt.Fprint(out, billingUsage)
+		printSubcommands(out, "billing", billingCommands)
 		return fmt.Errorf("billing: no subcommand")
 	}
-	fs := flag.NewFlagSet("billing "+args[0], flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	if isHelp(args[0]) {
+		printSubcommands(out, "billing", billingCommands)
+		return flag.ErrHelp
+	}
+	usage, ok := billingUsage[args[0]]
+	if !ok {
+		printSubcommands(out, "billing", billingCommands)
+		return fmt.Errorf("billing: unknown subcommand %q", args[0])
+	}
+	fs := newFlagSet(out, "billing "+args[0], usage)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	configDir := fs.String("config-dir", "config", "directory of the platform's configuration (rate-card.json)")
-	month := fs.String("month", "", "close-month: the calendar month, YYYY-MM")
-	only := fs.String("tenant", "", "close-month: only this tenant; adjust: the tenant")
-	amount := fs.String("amount", "", "adjust: the correction, a decimal string (negative takes money out)")
-	key := fs.String("key", "", "adjust: the idempotency key (a ticket number, say)")
-	reference := fs.String("reference", "", "adjust: free text for humans")
-	grace := fs.Duration("grace", 0, "reconcile: repair only what stays apart this long (two passes)")
+	var month, only, amount, key, reference *string
+	var grace *time.Duration
+	switch args[0] {
+	case "close-month":
+		month = fs.String("month", "", "the calendar month, YYYY-MM (required)")
+		only = fs.String("tenant", "", "only this tenant")
+	case "adjust":
+		only = fs.String("tenant", "", "the tenant (required)")
+		amount = fs.String("amount", "", "the correction, a decimal string (negative takes money out)")
+		key = fs.String("key", "", "the idempotency key, a ticket number say (required)")
+		reference = fs.String("reference", "", "free text for humans")
+	case "reconcile":
+		grace = fs.Duration("grace", 0, "repair only what stays apart this long (two passes)")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("billing %s: unexpected argument %q", args[0], fs.Arg(0))
+	}
+	if month != nil && *month == "" {
+		return fmt.Errorf("billing close-month: -month YYYY-MM is required")
 	}
 	dbURL, redisURL := os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL")
 	if dbURL == "" || redisURL == "" {
 		return fmt.Errorf("billing %s: DATABASE_URL and REDIS_URL must both be set (the ledger and the wallet)", args[0])
 	}
-	st, err := stores.Open(ctx, dbURL, redisURL, os.Getenv("CATALYST_REDIS_PREFIX"))
+	st, err := stores.Open(ctx, dbURL, redisURL, os.Getenv("CATALYST_REDIS_PREFIX"), postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -112,8 +158,6 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 			return fmt.Errorf("billing verify: %d problems", len(rep.Problems))
 		}
 		return nil
-	case "close-month":
-		return closeMonth(ctx, engine, out, *month, *only, *asJSON)
 	case "reconcile":
 		return reconcile(ctx, engine, out, *grace, *asJSON)
 	case "adjust":
@@ -133,16 +177,13 @@ func runBilling(ctx context.Context, args []string, out io.Writer, log *slog.Log
 		}
 		fmt.Fprintf(out, "adjusted tenant %s by %s (transaction %s); its wallet account is reloaded from the ledger\n", *only, ledger.Format(a), tx.ID)
 		return nil
+	default: // close-month
+		return closeMonth(ctx, engine, out, *month, *only, *asJSON)
 	}
-	fmt.Fprint(out, billingUsage)
-	return fmt.Errorf("billing: unknown subcommand %q", args[0])
 }
 
 // closeMonth runs Engine.CloseMonth for one tenant or every tenant of the ledger.
 func closeMonth(ctx context.Context, engine *charging.Engine, out io.Writer, month, only string, asJSON bool) error {
-	if month == "" {
-		return fmt.Errorf("billing close-month: -month YYYY-MM is required")
-	}
 	tenants := []string{only}
 	if only == "" {
 		var err error

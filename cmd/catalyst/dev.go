@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -24,8 +23,14 @@ func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	var files fileList
 	cfg := dev.Config{Out: out, Logger: log}
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newFlagSet(out, "dev", `usage: catalyst dev [flags]
+
+Runs the whole platform in one process: the broker over the repository's brokers/,
+triggers/ and knative/ manifests, every function, the HTTP API and the sandbox SMSC.
+Kafka is embedded unless KAFKA_BROKERS is set; stores are in memory unless
+DATABASE_URL (PostgreSQL) and REDIS_URL (Redis) are. Ctrl-C (SIGINT) or SIGTERM drains
+and stops it.
+`)
 	fs.StringVar(&cfg.IngressAddr, "ingress-addr", ":8081", "broker ingress address (POST /{namespace}/{broker})")
 	fs.StringVar(&cfg.APIAddr, "api-addr", ":8080", "HTTP API address")
 	fs.StringVar(&cfg.RepoDir, "repo", ".", "directory holding brokers/, triggers/ and knative/")
@@ -37,7 +42,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	fs.BoolVar(&cfg.Unfused, "unfused", false, "run the firewall and billing as Sequences of one function per step (triggers/unfused/), each served over loopback HTTP, instead of the fused message-authorize and message-settle (triggers/fused/)")
 	fs.StringVar(&cfg.Kafka.DataDir, "kafka-data-dir", "", "persist the embedded Kafka here so events survive a restart (default: memory)")
 	fs.Var(&files, "f", "extra manifest file or directory, applied after the repository's (repeatable)")
-	cfg.HTTP.Flags(fs, httpserver.Defaults())
+	cfg.HTTP.Flags(fs.FlagSet, httpserver.Defaults())
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) here, e.g. 127.0.0.1:6060 (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -24,31 +24,43 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/velocity"
 )
 
-const firewallUsage = `usage: catalyst firewall <subcommand> [flags]
+var firewallCommands = []subcommand{
+	{"train", "train the content model on a labelled TSV (label<TAB>text)"},
+	{"eval", "spam caught, blocked ham, accuracy and MCC of a model on a labelled TSV"},
+	{"split", "split a labelled TSV into training and held-out parts (stratified)"},
+	{"replay", "re-decide stored firewall decisions under a changed rule set (DATABASE_URL)"},
+}
 
-subcommands:
-  train   --data FILE --out MODEL          train the content model on a labelled TSV (label<TAB>text)
-  eval    --data FILE [--model MODEL]      spam caught, blocked ham, accuracy and MCC at the model's threshold
-  split   --data FILE --train OUT --test OUT [--test-fraction 0.2 --seed 1]
-  replay  --since 1h|RFC3339 [--rules FILE] re-decide stored decisions under a rule set (DATABASE_URL)
+const firewallEvalUsage = `usage: catalyst firewall eval --data FILE [--model MODEL] [--json]
+
+Spam caught, blocked ham, accuracy and MCC of a content model on a labelled TSV
+(label<TAB>text, ham|spam), at the model's threshold.
 `
 
 func runFirewall(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
-		fmt.Fprint(out, firewallUsage)
+		printSubcommands(out, "firewall", firewallCommands)
 		return fmt.Errorf("firewall: no subcommand")
+	}
+	if isHelp(args[0]) {
+		printSubcommands(out, "firewall", firewallCommands)
+		return flag.ErrHelp
 	}
 	switch args[0] {
 	case "train":
 		return runFirewallTrain(args[1:], out)
 	case "eval":
+		if len(args) > 1 && isHelp(args[1]) {
+			// eval keeps its flags in its own body; its default usage lists them.
+			return helpFromDefaultUsage(out, firewallEvalUsage, func(w io.Writer) error { return runFirewallEval([]string{"-h"}, w) })
+		}
 		return runFirewallEval(args[1:], out)
 	case "split":
 		return runFirewallSplit(args[1:], out)
 	case "replay":
 		return runFirewallReplay(ctx, args[1:], out, log)
 	}
-	fmt.Fprint(out, firewallUsage)
+	printSubcommands(out, "firewall", firewallCommands)
 	return fmt.Errorf("firewall: unknown subcommand %q", args[0])
 }
 
@@ -72,7 +84,11 @@ type replayChange struct {
 }
 
 func runFirewallReplay(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("firewall replay", flag.ContinueOnError)
+	fs := newFlagSet(out, "firewall replay", `usage: catalyst firewall replay --since 1h|RFC3339 [flags]
+
+Re-decides the firewall decisions stored in PostgreSQL (DATABASE_URL) since a time
+under a rule set, and reports which would change and how.
+`)
 	since := fs.String("since", "", "replay decisions from this time: a duration back from now (1h, 30m) or RFC 3339 (required)")
 	configDir := fs.String("config-dir", "config", "the platform's configuration (firewall.yaml, patterns, model)")
 	rulesFile := fs.String("rules", "", "the rule set to try (default: config-dir/firewall-rules.yaml, the one in force)")
@@ -98,7 +114,7 @@ func runFirewallReplay(ctx context.Context, args []string, out io.Writer, log *s
 		return err
 	}
 	defer engine.Close()
-	db, err := postgres.Open(ctx, dbURL)
+	db, err := postgres.Open(ctx, dbURL, postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}

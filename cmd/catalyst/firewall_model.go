@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/catalyst-cpaas/catalyst/internal/firewall/model"
 )
@@ -61,15 +62,18 @@ func required(fs *flag.FlagSet, names ...string) error {
 		}
 	}
 	if err := errors.Join(missing...); err != nil {
-		return fmt.Errorf("firewall %s: %w", fs.Name(), err)
+		return fmt.Errorf("firewall %s: %w", strings.TrimPrefix(fs.Name(), "firewall "), err)
 	}
 	return nil
 }
 
 // runFirewallTrain runs `catalyst firewall train --data FILE --out MODEL [--seed N]`.
 func runFirewallTrain(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newFlagSet(out, "firewall train", `usage: catalyst firewall train --data FILE --out MODEL [flags]
+
+Trains the firewall's content model on a labelled TSV (label<TAB>text, ham|spam) and
+reports its out-of-fold figures at the threshold it chose.
+`)
 	data := fs.String("data", "", "labelled TSV to train on (label<TAB>text, ham|spam)")
 	dst := fs.String("out", "", "where to write the model (gzip'd JSON)")
 	seed := fs.Int64("seed", 1, "seed for the folds and the SGD shuffles")
@@ -77,7 +81,7 @@ func runFirewallTrain(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := required(fs, "data", "out"); err != nil {
+	if err := required(fs.FlagSet, "data", "out"); err != nil {
 		return err
 	}
 	ex, err := readExamples(*data)
@@ -137,8 +141,11 @@ func runFirewallEval(args []string, out io.Writer) error {
 // runFirewallSplit runs `catalyst firewall split --data FILE --train OUT --test OUT
 // [--test-fraction 0.2] [--seed 1]`: a stratified, reproducible held-out split.
 func runFirewallSplit(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("split", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newFlagSet(out, "firewall split", `usage: catalyst firewall split --data FILE --train OUT --test OUT [flags]
+
+Splits a labelled TSV into a training and a held-out part, stratified by label and
+reproducible with --seed.
+`)
 	data := fs.String("data", "", "labelled TSV to split")
 	trainOut := fs.String("train", "", "where to write the training part")
 	testOut := fs.String("test", "", "where to write the held-out part")
@@ -147,7 +154,7 @@ func runFirewallSplit(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := required(fs, "data", "train", "test"); err != nil {
+	if err := required(fs.FlagSet, "data", "train", "test"); err != nil {
 		return err
 	}
 	if *frac <= 0 || *frac >= 1 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,20 +16,27 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/readcache"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
 
 // runFunction serves one registered function on $PORT (8080 when unset), as the
 // container of its Knative Service does.
-func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
-	fs := flag.NewFlagSet("function", flag.ContinueOnError)
+func runFunction(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	fs := newFlagSet(out, "function", `usage: catalyst function [flags] NAME
+
+Serves one registered function (see 'catalyst functions') over CloudEvents HTTP on
+$PORT (default 8080), as the container of its Knative Service does: /healthz,
+/readyz, /metrics, graceful shutdown on SIGTERM. Reads DATABASE_URL, REDIS_URL,
+CATALYST_REDIS_PREFIX, CATALYST_READ_CACHE, K_SINK and CATALYST_PLATFORM_TOKEN.
+`)
 	configDir := fs.String("config", "config", "configuration directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("usage: catalyst function NAME")
+		return fmt.Errorf("usage: catalyst function [flags] NAME (one name; 'catalyst functions' lists them)")
 	}
 	name := fs.Arg(0)
 	httpCfg, err := httpserver.FromEnv(httpserver.FunctionDefaults())
@@ -46,7 +52,7 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 		return fmt.Errorf("function %q is not registered (have %v)", name, reg.Names())
 	}
 	log = log.With("function", name)
-	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"), os.Getenv("CATALYST_REDIS_PREFIX"))
+	st, err := stores.Open(ctx, os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"), os.Getenv("CATALYST_REDIS_PREFIX"), postgres.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -102,7 +108,14 @@ func runFunction(ctx context.Context, args []string, log *slog.Logger) error {
 	return err
 }
 
-func listFunctions(out io.Writer) error {
+func listFunctions(_ context.Context, args []string, out io.Writer, _ *slog.Logger) error {
+	fs := newFlagSet(out, "functions", "usage: catalyst functions\n\nLists the registered functions, one a line: name and description.\n")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("functions: unexpected argument %q", fs.Arg(0))
+	}
 	reg, err := functions.Registry()
 	if err != nil {
 		return err

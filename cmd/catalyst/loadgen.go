@@ -40,21 +40,17 @@ func loadgenConfig(args []string, out io.Writer, getenv func(string) string, isT
 	outcomes, _ := loadgen.ParseWeights(loadgen.DefaultOutcomes)
 	cfg.Mix, cfg.Outcomes = mix, outcomes
 	var progress bool
-	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprint(out, "usage: catalyst loadgen [flags]\n\nDrives a running platform through its HTTP API: creates tenants, tops them up, sends SMS\nat a target rate and reports acceptance, delivery and latency (docs/loadgen.md).\n\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(out, "loadgen", "usage: catalyst loadgen [flags]\n\nDrives a running platform through its HTTP API: creates tenants, tops them up, sends SMS\nat a target rate and reports acceptance, delivery and latency (docs/loadgen.md).\n")
 	fs.StringVar(&cfg.API, "api", loadgen.DefaultAPI, "platform HTTP API base URL")
-	fs.StringVar(&cfg.AdminToken, "admin-token", getenv("CATALYST_ADMIN_TOKEN"), "admin bearer token (default $CATALYST_ADMIN_TOKEN)")
+	// The token's default is read after parsing: help must not print a secret.
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin bearer token (when not given: $CATALYST_ADMIN_TOKEN)")
 	fs.IntVar(&cfg.Tenants, "tenants", loadgen.DefaultTenants, "tenants to create and spread the load over")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "target messages per second over all tenants (0: as fast as --concurrency allows)")
 	fs.DurationVar(&cfg.Duration, "duration", loadgen.DefaultDuration, "how long to send (or give --count)")
 	fs.IntVar(&cfg.Count, "count", 0, "how many messages to send (instead of --duration)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", loadgen.DefaultConcurrency, "send requests in flight at most")
-	fs.Var(weightsFlag{&cfg.Mix}, "mix", "weights of message shapes: gsm7, ucs2, long, flash (default "+loadgen.DefaultMix+")")
-	fs.Var(weightsFlag{&cfg.Outcomes}, "outcomes", "weights of sandbox outcomes: delivered, undelivered, expired, rejected (default "+loadgen.DefaultOutcomes+")")
+	fs.Var(weightsFlag{&cfg.Mix}, "mix", "weights of message shapes: gsm7, ucs2, long, flash")
+	fs.Var(weightsFlag{&cfg.Outcomes}, "outcomes", "weights of sandbox outcomes: delivered, undelivered, expired, rejected")
 	fs.BoolVar(&cfg.JSON, "json", false, "also print the result as one JSON line, last on stdout")
 	fs.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait after the last send for messages to finish")
 	fs.StringVar(&cfg.TopUp, "topup", loadgen.DefaultTopUp, "amount (EUR) credited to each tenant")
@@ -69,6 +65,9 @@ func loadgenConfig(args []string, out io.Writer, getenv func(string) string, isT
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["admin-token"] {
+		cfg.AdminToken = getenv("CATALYST_ADMIN_TOKEN")
+	}
 	if set["count"] && set["duration"] {
 		return cfg, errors.New("loadgen: --count and --duration: give one of them")
 	}
@@ -97,9 +96,6 @@ func loadgenConfig(args []string, out io.Writer, getenv func(string) string, isT
 // runLoadgen is `catalyst loadgen`.
 func runLoadgen(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	cfg, err := loadgenConfig(args, out, os.Getenv, isTerminal(os.Stderr))
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

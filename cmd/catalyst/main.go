@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,30 +19,42 @@ import (
 	_ "time/tzdata"
 )
 
-const usage = `usage: catalyst <command> [flags]
+// command is one of the binary's commands; the usage lists them in this order.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error
+}
 
-commands:
-  dev                 run the whole platform in one process (embedded Kafka unless KAFKA_BROKERS)
-  function NAME       serve one function over CloudEvents HTTP on $PORT (as in a Knative pod)
-  manifests           regenerate knative/ Services from config/scaling.yaml
-  migrate             apply pending PostgreSQL migrations to DATABASE_URL
-  billing rebuild     reload the wallet (Redis) from the ledger (PostgreSQL)
-  billing verify      check the ledger and the wallet agree (exit 1 when not)
-  billing reconcile   repair wallet accounts apart from the ledger, from the ledger
-  billing adjust      correct a tenant's balance in the ledger (operators)
-  billing close-month charge contract minimums' shortfalls for a month
-  firewall train      train the firewall's content model on a labelled TSV
-  firewall eval       spam caught, blocked ham, accuracy and MCC of a model on a labelled TSV
-  firewall split      split a labelled TSV into training and held-out parts (stratified)
-  firewall replay     re-decide stored firewall decisions under a changed rule set
-  smsc-sim            run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)
-  loadgen             drive a running platform through its HTTP API and report throughput and latency
-  functions           list the registered functions
+// commands is filled in init: help reads it, so it cannot be its initialiser.
+var commands []command
 
-Run 'catalyst <command> -h' for a command's flags.
-`
+func init() {
+	commands = []command{
+		{"dev", "", "run the whole platform in one process (embedded Kafka unless KAFKA_BROKERS)", runDev},
+		{"function", "NAME", "serve one function over CloudEvents HTTP on $PORT (as in a Knative pod)", runFunction},
+		{"functions", "", "list the registered functions", listFunctions},
+		{"manifests", "", "regenerate knative/ Services from config/scaling.yaml", runManifests},
+		{"migrate", "", "apply pending PostgreSQL migrations to DATABASE_URL", runMigrate},
+		{"billing", "SUBCOMMAND", "rebuild, verify, reconcile, adjust, close-month: the ledger (PostgreSQL) and the wallet (Redis)", runBilling},
+		{"firewall", "SUBCOMMAND", "train, eval, split, replay: the firewall's content model and rule changes", runFirewall},
+		{"smsc-sim", "", "run the sandbox SMPP SMSC (binds, submit_sm, receipts, MO)", runSMSCSim},
+		{"loadgen", "", "drive a running platform through its HTTP API and report throughput and latency", runLoadgen},
+		{"help", "[COMMAND [SUBCOMMAND]]", "this list, or a command's usage and flags", runHelp},
+	}
+}
+
+func printUsage(out io.Writer) {
+	fmt.Fprint(out, "usage: catalyst <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(out, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+	fmt.Fprint(out, "\nRun 'catalyst <command> -h' for a command's flags. Help needs no running service.\n")
+}
 
 func main() {
+	// Notify installs a handler for SIGINT even when the process started with it
+	// ignored (a background job of a script): Ctrl-C to the process group stops it
+	// (tests/signal_test.go).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := newLogger(os.Stderr, os.Getenv("CATALYST_LOG_LEVEL"))
@@ -50,36 +64,41 @@ func main() {
 	}
 }
 
+// run runs the command args name. A request for help is a success: its usage went to out.
 func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	if err := dispatch(ctx, args, out, log); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return nil
+}
+
+func dispatch(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
-		fmt.Fprint(out, usage)
+		printUsage(out)
 		return fmt.Errorf("no command given")
 	}
-	switch args[0] {
-	case "dev":
-		return runDev(ctx, args[1:], out, log)
-	case "function":
-		return runFunction(ctx, args[1:], log)
-	case "manifests":
-		return runManifests(args[1:], out)
-	case "smsc-sim":
-		return runSMSCSim(ctx, args[1:], out, log)
-	case "loadgen":
-		return runLoadgen(ctx, args[1:], out, log)
-	case "migrate":
-		return runMigrate(ctx, out)
-	case "billing":
-		return runBilling(ctx, args[1:], out, log)
-	case "firewall":
-		return runFirewall(ctx, args[1:], out, log)
-	case "functions":
-		return listFunctions(out)
-	case "help", "-h", "--help":
-		fmt.Fprint(out, usage)
-		return nil
+	if isHelp(args[0]) {
+		return runHelp(ctx, args[1:], out, log)
 	}
-	fmt.Fprint(out, usage)
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], out, log)
+		}
+	}
+	printUsage(out)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// runHelp is `catalyst help [COMMAND [SUBCOMMAND]]`: the command's own -h.
+func runHelp(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	if len(args) == 0 || isHelp(args[0]) {
+		printUsage(out)
+		return flag.ErrHelp
+	}
+	if len(args) > 2 {
+		return fmt.Errorf("help: want at most a command and a subcommand, got %q", args)
+	}
+	return dispatch(ctx, append(args, "-h"), out, log)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

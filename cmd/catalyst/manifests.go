@@ -1,9 +1,10 @@
 package main
 
 import (
-	"flag"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/catalyst-cpaas/catalyst/functions"
@@ -13,8 +14,12 @@ import (
 
 // runManifests regenerates knative/ from the function registry and
 // config/scaling.yaml (`make manifests`).
-func runManifests(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("manifests", flag.ContinueOnError)
+func runManifests(_ context.Context, args []string, out io.Writer, _ *slog.Logger) error {
+	fs := newFlagSet(out, "manifests", `usage: catalyst manifests [flags]
+
+Regenerates the Knative Services in knative/ from the function registry and
+config/scaling.yaml (what 'make manifests' runs).
+`)
 	repo := fs.String("repo", ".", "repository root")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,8 +29,11 @@ func (a accountList) Set(v string) error {
 func runSMSCSim(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	accounts := accountList{}
 	cfg := smsc.Config{Logger: log}
-	fs := flag.NewFlagSet("smsc-sim", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newFlagSet(out, "smsc-sim", `usage: catalyst smsc-sim [flags]
+
+Runs the sandbox SMPP 3.4 SMSC on its own (catalyst dev starts one too): binds,
+submit_sm, delivery receipts after a delay with a weighted outcome, MO. Ctrl-C stops it.
+`)
 	fs.StringVar(&cfg.Addr, "addr", ":2775", "listen address")
 	fs.Var(accounts, "account", "system_id:password allowed to bind (repeatable; default catalyst:secret)")
 	fs.DurationVar(&cfg.ReceiptDelay, "receipt-delay", time.Second, "delay before a delivery receipt")

@@ -1,6 +1,7 @@
 // Package channel is the one place that knows which channels Catalyst sends on and
 // what each accepts: the address forms of `to` and `from`, the content types and the
-// length limits (from /work/shared/reference/channels.md and the providers' docs).
+// length limits (from ../shared/reference/channels.md, beside the repository, and the
+// providers' docs).
 // The messages API calls Decode (or Validate) before anything is emitted, so a send
 // request that a provider would refuse is answered with a 4xx instead of a
 // dead-lettered event minutes later.

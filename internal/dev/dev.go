@@ -28,6 +28,7 @@ import (
 	"github.com/catalyst-cpaas/catalyst/internal/fnhttp"
 	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
 	"github.com/catalyst-cpaas/catalyst/internal/manifest"
+	"github.com/catalyst-cpaas/catalyst/internal/postgres"
 	"github.com/catalyst-cpaas/catalyst/internal/smsc"
 	"github.com/catalyst-cpaas/catalyst/internal/stores"
 )
@@ -128,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix)
+	st, err := stores.Open(ctx, cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix, postgres.WithLogger(cfg.Logger))
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,9 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if cfg.SMSCAddr != "" {
 		if sandbox, err = smsc.New(smsc.Config{Addr: cfg.SMSCAddr, Accounts: map[string]string{SandboxSystemID: SandboxPassword},
 			ReceiptDelay: cfg.SMSCReceiptDelay, MagicNumbers: true, Logger: cfg.Logger}); err == nil {
-			err = sandbox.Start(ctx)
+			// Not ctx: the SMSC must outlive the signal until the SMS connector has
+			// unbound (Serve closes it last), or the connector logs lost binds.
+			err = sandbox.Start(context.WithoutCancel(ctx))
 		}
 		if err != nil {
 			closeStores()

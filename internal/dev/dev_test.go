@@ -380,3 +380,71 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return path
 }
+
+// recorder keeps every log record's level and message.
+type recorder struct {
+	mu   sync.Mutex
+	recs []string // "LEVEL message"
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *recorder) WithGroup(string) slog.Handler      { return r }
+
+func (r *recorder) count(rec string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.recs {
+		if s == rec {
+			n++
+		}
+	}
+	return n
+}
+
+// A deliberate stop (Ctrl-C cancels Serve's context) unbinds the SMS connector from
+// the sandbox SMSC before the SMSC closes: no "connection lost" or rebind is logged.
+func TestStopLogsNoLostConnection(t *testing.T) {
+	t.Parallel()
+	cfg, out, _ := testConfig()
+	logs := &recorder{}
+	cfg.Logger, cfg.SMSCAddr = slog.New(logs), "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := dev.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx) }()
+	waitFor(t, 20*time.Second, "the sandbox carrier's two binds", func() bool { return logs.count("INFO smpp bound") == 2 })
+	logs.mu.Lock()
+	before := len(logs.recs)
+	logs.mu.Unlock()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return within 30s of cancel")
+	}
+	if !strings.Contains(out.String(), "catalyst dev: stopped") {
+		t.Errorf("output does not say stopped:\n%s", out.String())
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	for _, rec := range logs.recs[before:] {
+		if strings.Contains(rec, "lost") || strings.Contains(rec, "rebind") || strings.HasPrefix(rec, "WARN") || strings.HasPrefix(rec, "ERROR") {
+			t.Errorf("shutdown logged %q", rec)
+		}
+	}
+}

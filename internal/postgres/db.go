@@ -7,9 +7,11 @@ package postgres
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ import (
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	log  *slog.Logger // nil: Open warns nobody
 }
 
 // Option configures Open.
@@ -39,6 +42,13 @@ func WithClock(now func() time.Time) Option {
 			db.now = now
 		}
 	}
+}
+
+// WithLogger gives Open a logger: it warns there when the connection to a server
+// that is not on this host is not encrypted (sslmode=disable, or a server that did
+// not negotiate TLS).
+func WithLogger(log *slog.Logger) Option {
+	return func(db *DB) { db.log = log }
 }
 
 // defaultMaxConns is the pool size when the URL sets no pool_max_conns.
@@ -84,7 +94,39 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(db)
 	}
+	if db.log != nil {
+		if err := db.warnPlaintext(ctx, cfg.ConnConfig.TLSConfig == nil); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// warnPlaintext logs a warning when a connection of the pool talks plaintext to a
+// server that is not on this host: the password and every message would cross the
+// network readable. On a loopback address or a Unix socket plaintext is the right
+// choice (TLS there costs CPU and protects nothing; docs/operators.md).
+func (db *DB) warnPlaintext(ctx context.Context, disabled bool) error {
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return wrap(err, "postgres: acquire a connection")
+	}
+	defer c.Release()
+	conn := c.Conn().PgConn().Conn()
+	if _, ok := conn.(*tls.Conn); ok {
+		return nil
+	}
+	if addr, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || addr.IP.IsLoopback() {
+		return nil // a Unix socket or this host
+	}
+	why := "the server did not negotiate TLS"
+	if disabled {
+		why = "sslmode=disable"
+	}
+	db.log.Warn("PostgreSQL connection is not encrypted: the password and data cross the network in plaintext; set sslmode=verify-full (or require) in DATABASE_URL",
+		"server", conn.RemoteAddr().String(), "why", why)
+	return nil
 }
 
 // Close closes every connection; it waits for acquired connections to be released.

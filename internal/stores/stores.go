@@ -96,12 +96,13 @@ const DefaultRedisPrefix = "catalyst:"
 // Open connects to databaseURL and applies pending migrations, or returns in-memory
 // stores when databaseURL is empty; the rate limiter (and, with a database, the
 // wallet) uses Redis at redisURL, if any, under redisPrefix ("" means
-// DefaultRedisPrefix), so several platforms can share one Redis.
-func Open(ctx context.Context, databaseURL, redisURL, redisPrefix string) (*Stores, error) {
+// DefaultRedisPrefix), so several platforms can share one Redis. opts go to
+// postgres.Open (postgres.WithLogger: warn of a plaintext remote database).
+func Open(ctx context.Context, databaseURL, redisURL, redisPrefix string, opts ...postgres.Option) (*Stores, error) {
 	if redisPrefix == "" {
 		redisPrefix = DefaultRedisPrefix
 	}
-	st, err := openRelational(ctx, databaseURL)
+	st, err := openRelational(ctx, databaseURL, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ func Open(ctx context.Context, databaseURL, redisURL, redisPrefix string) (*Stor
 	return st, nil
 }
 
-func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
+func openRelational(ctx context.Context, databaseURL string, opts []postgres.Option) (*Stores, error) {
 	if databaseURL == "" {
 		db := inmem.New()
 		return &Stores{Tenants: db.Tenants(), Messages: db.Messages(), Idempotency: db.Idempotency(), Ledger: db.Ledger(), Numbers: db.Numbers(),
@@ -149,7 +150,7 @@ func openRelational(ctx context.Context, databaseURL string) (*Stores, error) {
 			FirewallReputation: db.FirewallReputation(), FirewallReviews: db.FirewallReviews(), FirewallAudit: db.FirewallAudit(),
 			Description: "in-memory"}, nil
 	}
-	db, err := postgres.Open(ctx, databaseURL)
+	db, err := postgres.Open(ctx, databaseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL: %w", err)
 	}

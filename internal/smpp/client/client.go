@@ -334,6 +334,9 @@ func (s *Session) run(c *conn) {
 		case <-s.ctx.Done():
 			return
 		}
+		if s.isClosing() {
+			return // Close unbound it: not a lost connection
+		}
 		s.clearConn(c)
 		bound = false
 		s.notify(false)
@@ -399,6 +402,12 @@ func (s *Session) setConn(c *conn) bool {
 	s.cur = c
 	close(s.ready)
 	return true
+}
+
+func (s *Session) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
 }
 
 func (s *Session) clearConn(c *conn) {

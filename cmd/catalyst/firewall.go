@@ -27,8 +27,10 @@ import (
 const firewallUsage = `usage: catalyst firewall <subcommand> [flags]
 
 subcommands:
-  train   --data FILE --out MODEL          train the content model on a labelled TSV (label<TAB>text)
-  eval    --data FILE [--model MODEL]      spam caught, blocked ham, accuracy and MCC at the model's threshold
+  train   --data FILE [--extra FILE…] --out MODEL [--date YYYY-MM-DD] [--held-out FILE…]
+                                           train the content model on labelled TSVs (label<TAB>text)
+  eval    --data FILE [--model MODEL]      the model's provenance, then spam caught, blocked ham,
+                                           accuracy and MCC at its threshold
   split   --data FILE --train OUT --test OUT [--test-fraction 0.2 --seed 1]
   replay  --since 1h|RFC3339 [--rules FILE] re-decide stored decisions under a rule set (DATABASE_URL)
 `
@@ -40,7 +42,7 @@ func runFirewall(ctx context.Context, args []string, out io.Writer, log *slog.Lo
 	}
 	switch args[0] {
 	case "train":
-		return runFirewallTrain(args[1:], out)
+		return runFirewallTrain(args[1:], out, time.Now)
 	case "eval":
 		return runFirewallEval(args[1:], out)
 	case "split":

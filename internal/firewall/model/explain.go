@@ -100,6 +100,8 @@ func (x *extractor) same(i, j int32) bool {
 		return x.toks[a.tok] == x.toks[b.tok] && x.toks[a.tok-1] == x.toks[b.tok-1]
 	case kMeta:
 		return a.tok == b.tok && a.lo == b.lo
+	case kAsk:
+		return a.lead == b.lead && x.toks[a.lo] == x.toks[b.lo]
 	default:
 		return a.lead == b.lead && a.trail == b.trail && x.toks[a.tok][a.lo:a.hi] == x.toks[b.tok][b.lo:b.hi]
 	}
@@ -118,6 +120,12 @@ func (x *extractor) featureName(i int32) string {
 		b = appendQuoted(b, x.toks[f.tok-1], " ", x.toks[f.tok])
 	case kMeta:
 		b = appendQuoted(b, metaNames[f.tok], "=", strconv.Itoa(int(f.lo)))
+	case kAsk:
+		neg := ""
+		if f.lead {
+			neg = "not "
+		}
+		b = appendQuoted(b, neg, x.toks[f.lo], " … code")
 	default:
 		lead, trail := "", ""
 		if f.lead {

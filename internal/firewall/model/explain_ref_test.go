@@ -48,7 +48,11 @@ func refFeatures(text string, o featureOpts) (hashes []uint32, names []string) {
 	metaBucket("exclamations", min(bangs, 3))
 
 	x := &extractor{}
-	x.tokenize(strings.ToLower(text))
+	lower := strings.ToLower(text)
+	x.tokenize(lower)
+	if o.Tokens >= 1 {
+		x.reclass(lower)
+	}
 	for i, t := range x.toks {
 		add(hashString(hashByte(fnvOffset, nsWord), t), "word", t)
 		if i > 0 {

@@ -43,16 +43,53 @@ type Model struct {
 	pool    sync.Pool // *extractor
 }
 
-// TrainingInfo is the provenance saved with a model.
+// TrainingInfo is the provenance saved with a model (and covered by its Version).
+// Train fills the counts, options and out-of-fold report; whoever calls it records
+// where the examples came from, when, and any held-out figures (Provenance).
 type TrainingInfo struct {
 	Examples int          `json:"examples"`
 	Spam     int          `json:"spam"`
 	Ham      int          `json:"ham"`
 	Options  TrainOptions `json:"options"`
-	// OutOfFold is the K-fold cross-validation report at the chosen threshold.
+	// OutOfFold is the K-fold cross-validation report at the chosen threshold, on
+	// the examples it was chosen on (TrainOptions.Calibration).
 	OutOfFold Report `json:"out_of_fold"`
+	// OutOfFoldExtra is the same on the examples past Calibration, if any.
+	OutOfFoldExtra *Report `json:"out_of_fold_extra,omitempty"`
 	// Features counts the non-zero weights kept.
 	Features int `json:"features"`
+	Provenance
+}
+
+// Provenance says where a model came from. Models saved before it was recorded
+// have none.
+type Provenance struct {
+	// TrainedOn is the day the model was trained, YYYY-MM-DD, as the trainer was
+	// told (never read from a clock here, so a rebuild is byte-identical).
+	TrainedOn string `json:"trained_on,omitempty"`
+	// Sources are the labelled files trained on, in order: the data the threshold
+	// was chosen on first, then any extra data (Extra).
+	Sources []DataSource `json:"sources,omitempty"`
+	// HeldOut are figures on labelled files the model was not trained on, scored
+	// once when it was made.
+	HeldOut []Evaluation `json:"held_out,omitempty"`
+}
+
+// DataSource is one labelled file: its path as given, its content's sha256 and
+// its counts.
+type DataSource struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Spam   int    `json:"spam"`
+	Ham    int    `json:"ham"`
+	// Extra: trained on, but not used to choose the threshold.
+	Extra bool `json:"extra,omitempty"`
+}
+
+// Evaluation is a model's report on one labelled file.
+type Evaluation struct {
+	Data   DataSource `json:"data"`
+	Report Report     `json:"report"`
 }
 
 func (m *Model) extractor() *extractor {

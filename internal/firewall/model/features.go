@@ -26,6 +26,8 @@ const (
 	nsChars  = 'c'
 	nsMeta   = 'm'
 	nsAsk    = 'a'
+	nsCodeW  = 'W' // nsWord and nsBigram again, in a message about a code
+	nsCodeB  = 'B'
 )
 
 // featureOpts are the extraction settings a model was trained with (saved with it).
@@ -53,9 +55,12 @@ const (
 	kLetter
 	kMeta
 	kAsk
+	kCodeWord
+	kCodeBigram
 )
 
-var kindNames = [...]string{kWord: "word", kBigram: "bigram", kChars: "chars", kLetter: kindLetter, kMeta: "meta", kAsk: "ask"}
+var kindNames = [...]string{kWord: "word", kBigram: "bigram", kChars: "chars", kLetter: kindLetter, kMeta: "meta", kAsk: "ask",
+	kCodeWord: "code-word", kCodeBigram: "code-bigram"}
 
 // metaNames are the meta features in the order meta adds them.
 var metaNames = [...]string{"length", "digit_ratio", "capital_ratio", "exclamations"}
@@ -161,6 +166,9 @@ func (x *extractor) extract(text string, o featureOpts) {
 	}
 	if o.Tokens >= 1 {
 		x.asks()
+		if x.aboutCode() {
+			x.codeCopies()
+		}
 	}
 }
 

@@ -251,3 +251,30 @@ func isNegation(t string) bool {
 	}
 	return false
 }
+
+// aboutCode: the message has a one-time code or names one.
+func (x *extractor) aboutCode() bool {
+	for _, t := range x.toks {
+		if t == tokCode || isCodeWord(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// codeCopies adds every word and bigram again in their own namespaces, for a
+// message about a code (feature augmentation, as in domain adaptation): the
+// shared copies carry what the whole corpus teaches, these what only messages
+// about codes do. "send me" in a chat and "send me the code" in phishing then no
+// longer pull one weight two ways, and neither do "reply" in premium-rate spam and
+// in a bank's "reply if this wasn't you".
+func (x *extractor) codeCopies() {
+	for i, t := range x.toks {
+		x.add(hashString(hashByte(fnvOffset, nsCodeW), t), feature{kind: kCodeWord, tok: int32(i)})
+		if i > 0 {
+			h := hashString(hashByte(fnvOffset, nsCodeB), x.toks[i-1])
+			h = hashString(hashByte(h, ' '), t)
+			x.add(h, feature{kind: kCodeBigram, tok: int32(i)})
+		}
+	}
+}

@@ -82,3 +82,26 @@ func TestAskFeature(t *testing.T) {
 		t.Errorf("bank: %q", got)
 	}
 }
+
+// A message about a code gets its words and bigrams again in their own namespace;
+// other messages do not.
+func TestCodeCopies(t *testing.T) {
+	t.Parallel()
+	count := func(text string) (n int) {
+		x := &extractor{}
+		x.reset(true)
+		x.extract(text, featureOpts{CharMin: 1, CharMax: 4, Tokens: 1})
+		for _, f := range x.feats {
+			if f.kind == kCodeWord {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("Your OTP is 4812"); n != 4 {
+		t.Errorf("OTP message: %d code-word features, want 4", n)
+	}
+	if n := count("send me the new number"); n != 0 {
+		t.Errorf("chat: %d code-word features, want 0", n)
+	}
+}

@@ -10,7 +10,7 @@ import (
 //	catalyst firewall split --data train.tsv --train T --test H --test-fraction 0.2 --seed 1
 //	catalyst firewall train --data T --extra testdata/otp-train.tsv --held-out H \
 //	    --held-out testdata/otp-eval.tsv --out config/firewall-model.json.gz \
-//	    --seed 1 --max-ham-blocked 0.004 --date 2026-12-08
+//	    --seed 1 --date 2026-12-08
 const (
 	shippedModel = "../../../config/firewall-model.json.gz"
 	smsCorpus    = "/work/shared/datasets/sms-spam/train.tsv"
@@ -67,13 +67,6 @@ func TestShippedModelMeetsBar(t *testing.T) {
 	}
 }
 
-// knownPhishingMisses are the OTP set's phishing variants the shipped model still
-// passes: issue #14's bar (every one caught) is not met for them. The test fails
-// when another one passes, and when one of these is caught (take it off the list).
-var knownPhishingMisses = map[string]bool{
-	"Hi dear, I accidentally used your number for my Instagram, they sent you a code, pls send it back to me thanks": true,
-}
-
 // TestShippedModelPassesOTPs checks issue #14's bar on the OTP set, written for it
 // and never trained on: at most 1 % of the one-time passcodes and transactional
 // messages blocked, the OTP-phishing variants caught.
@@ -99,10 +92,8 @@ func TestShippedModelPassesOTPs(t *testing.T) {
 				blocked++
 				t.Logf("blocked (%.3f): %s", p, e.Text)
 			}
-		case !spam && !knownPhishingMisses[e.Text]:
+		case !spam:
 			t.Errorf("phishing passed (%.3f): %s", p, e.Text)
-		case spam && knownPhishingMisses[e.Text]:
-			t.Errorf("known miss now caught (%.3f), take it off knownPhishingMisses: %s", p, e.Text)
 		}
 	}
 	if ham < 200 {

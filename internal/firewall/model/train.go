@@ -39,8 +39,6 @@ type TrainOptions struct {
 	// choice (extra data that teaches shapes the main corpus lacks, such as one-time
 	// passcodes, whose ham would otherwise set the threshold for all of it).
 	Calibration int `json:"calibration,omitempty"`
-	// ExtraWeight multiplies the loss of the examples past Calibration (default 1).
-	ExtraWeight float64 `json:"extra_weight,omitempty"`
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -54,7 +52,6 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	def(&o.L2, 1e-5)
 	def(&o.SpamWeight, 1)
 	def(&o.Prune, 1e-3)
-	def(&o.ExtraWeight, 1)
 	if o.Folds == 0 {
 		o.Folds = 5
 	}
@@ -88,7 +85,7 @@ func (o TrainOptions) validate() error {
 	if o.Epochs < 1 {
 		bad("epochs", "must be at least 1")
 	}
-	if o.LearningRate < 0 || o.L2 < 0 || o.SpamWeight < 0 || o.Prune < 0 || o.ExtraWeight < 0 {
+	if o.LearningRate < 0 || o.L2 < 0 || o.SpamWeight < 0 || o.Prune < 0 {
 		bad("learning_rate", "learning_rate, l2, spam_weight and prune must not be negative")
 	}
 	if o.Calibration < 0 {
@@ -105,10 +102,9 @@ func (o TrainOptions) validate() error {
 
 // sample is an example's features, hashed and masked to the weight table.
 type sample struct {
-	idx    []uint32
-	scale  float64
-	spam   bool
-	weight float64 // of its loss: 1, or ExtraWeight past Calibration
+	idx   []uint32
+	scale float64
+	spam  bool
 }
 
 // Train fits a model on ex, chooses its threshold from out-of-fold scores (see the
@@ -150,10 +146,7 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 		for j, h := range x.hashes {
 			idx[j] = h & mask
 		}
-		samples[i] = sample{idx: idx, scale: featureScale(max(len(idx), 1)), spam: e.Spam, weight: 1}
-		if i >= nCal {
-			samples[i].weight = opt.ExtraWeight
-		}
+		samples[i] = sample{idx: idx, scale: featureScale(max(len(idx), 1)), spam: e.Spam}
 	}
 
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0xf01d))
@@ -243,7 +236,6 @@ func fit(samples []sample, in []int, opt TrainOptions, rng *rand.Rand) ([]float6
 			} else {
 				g = p
 			}
-			g *= s.weight
 			biasG2 += g * g
 			bias -= opt.LearningRate * g / math.Sqrt(biasG2+eps)
 			for _, j := range s.idx {

@@ -164,11 +164,8 @@ func (x *extractor) extract(text string, o featureOpts) {
 			x.charGrams(i, t, o)
 		}
 	}
-	if o.Tokens >= 1 {
-		x.asks()
-		if x.aboutCode() {
-			x.codeCopies()
-		}
+	if o.Tokens >= 1 && x.asks() {
+		x.codeCopies()
 	}
 }
 

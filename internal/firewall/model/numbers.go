@@ -155,14 +155,21 @@ func isCodeWord(t string) bool {
 		"kode", "kod", "kodu", "kodunuz", "код", "кода":
 		return true
 	}
-	for _, suf := range [...]string{"code", "codes", "kode", "kod", "код", "codice"} {
-		if strings.HasSuffix(t, suf) {
-			return true
+	// Compounds: only words ending in one of the suffixes' last bytes are checked
+	// (this runs on every token of every message).
+	switch t[len(t)-1] {
+	case 'e', 's', 'd', 0xb4: // code, kode, codice; codes; kod; код
+		for _, suf := range [...]string{"code", "codes", "kode", "kod", "код", "codice"} {
+			if strings.HasSuffix(t, suf) {
+				return true
+			}
 		}
 	}
-	for _, sub := range [...]string{"验证码", "コード", "인증번호"} {
-		if strings.Contains(t, sub) {
-			return true
+	if t[0] >= 0xe3 { // CJK and Hangul
+		for _, sub := range [...]string{"验证码", "コード", "인증번호"} {
+			if strings.Contains(t, sub) {
+				return true
+			}
 		}
 	}
 	return false
@@ -172,8 +179,14 @@ func isCodeWord(t string) bool {
 // digits with at least two digits and a letter, and is not a number with a unit
 // after it ("12hrs", "150ppm", "10am").
 func isAlnumCode(c string) bool {
-	c = strings.TrimFunc(c, func(r rune) bool { return r < utf8.RuneSelf && !isAlnumByte(byte(r)) })
-	if len(c) < 4 || len(c) > 8 {
+	i, j := 0, len(c)
+	for i < j && c[i] < utf8.RuneSelf && !isAlnumByte(c[i]) {
+		i++
+	}
+	for j > i && c[j-1] < utf8.RuneSelf && !isAlnumByte(c[j-1]) {
+		j--
+	}
+	if c = c[i:j]; len(c) < 4 || len(c) > 8 {
 		return false
 	}
 	digits, letters, unit := 0, 0, true // unit: digits then letters only
@@ -201,11 +214,14 @@ func isAlnumCode(c string) bool {
 // received" is what phishing asks for, "never share this code" what a bank says.
 // The feature pools every code word as "code", so what one language's phishing
 // teaches carries to the other code words.
-func (x *extractor) asks() {
+//
+// It reports whether the message has a code or a code word at all.
+func (x *extractor) asks() (about bool) {
 	for i, t := range x.toks {
 		if t != tokCode && !isCodeWord(t) {
 			continue
 		}
+		about = true
 		for k := i - 1; k >= 0 && k >= i-askWindow; k-- {
 			if !isRequestVerb(x.toks[k]) {
 				continue
@@ -223,6 +239,7 @@ func (x *extractor) asks() {
 			break
 		}
 	}
+	return about
 }
 
 const askWindow = 5
@@ -248,16 +265,6 @@ func isNegation(t string) bool {
 	switch t {
 	case "not", "never", "don", "dont", "no", "nunca", "niemals", "nie", "non", "ne", "pas", "jangan", "nao", "não", "nicht":
 		return true
-	}
-	return false
-}
-
-// aboutCode: the message has a one-time code or names one.
-func (x *extractor) aboutCode() bool {
-	for _, t := range x.toks {
-		if t == tokCode || isCodeWord(t) {
-			return true
-		}
 	}
 	return false
 }

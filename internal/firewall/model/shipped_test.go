@@ -129,3 +129,22 @@ func BenchmarkScoreParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkScoreOTP scores the OTP set's messages, which get the code features.
+func BenchmarkScoreOTP(b *testing.B) {
+	m := loadShipped(b)
+	f, err := os.Open(otpEval)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	ex, err := ReadTSV(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Score(ex[i%len(ex)].Text)
+	}
+}

@@ -4,7 +4,8 @@
 //
 // The model is an L2-regularised logistic regression over hashed sparse features:
 // word unigrams and bigrams of a normalised token stream (URLs, e-mail addresses,
-// money amounts, phone numbers and short codes become class tokens), character
+// money amounts, phone numbers, short codes and one-time codes become class tokens;
+// a message about a code also gets its own copies of them, numbers.go), character
 // n-grams inside words (robust to the misspellings and abbreviations of SMS), and
 // bucketed meta features (length, digit and capital ratios, exclamation marks). It
 // is trained with AdaGrad SGD, deterministically from a seed. It is written here
@@ -16,8 +17,9 @@
 // The operating threshold is chosen from K-fold out-of-fold scores on the training
 // data only (the highest score that keeps the out-of-fold blocked-ham rate at or
 // under TrainOptions.MaxHamBlocked); the shipped model then is retrained on all of
-// the training data. Save writes gzip'd JSON whose Version is a short sha256 of the
-// content, so the firewall's audit records can name the model that scored a message.
+// the training data. Save writes gzip'd JSON, provenance included, whose Version is a
+// short sha256 of the content, so the firewall's audit records can name the model
+// that scored a message.
 package model
 
 import (

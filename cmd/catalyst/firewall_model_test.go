@@ -80,6 +80,22 @@ func TestFirewallTrainProvenance(t *testing.T) {
 		t.Errorf("eval --json: %v %s", err, out.String())
 	}
 
+	// A model saved without provenance (as before it was recorded) says so.
+	bare, err := model.Train(mustExamples(t, p("main.tsv")), model.TrainOptions{Seed: 1, Bits: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(p("bare.gz"), bare.Save); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runFirewallEval([]string{"--data", p("held.tsv"), "--model", p("bare.gz")}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "provenance: not recorded") {
+		t.Errorf("eval of a model without provenance:\n%s", out.String())
+	}
+
 	// Bad input names the flag; nothing is written.
 	for _, c := range []struct {
 		args []string
@@ -96,4 +112,13 @@ func TestFirewallTrainProvenance(t *testing.T) {
 	if _, err := os.Stat(p("c.gz")); !os.IsNotExist(err) {
 		t.Errorf("a failed train left %s: %v", p("c.gz"), err)
 	}
+}
+
+func mustExamples(t *testing.T, path string) []model.Example {
+	t.Helper()
+	ex, _, err := readExamples(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
 }

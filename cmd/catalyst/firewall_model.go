@@ -80,9 +80,9 @@ func required(fs *flag.FlagSet, names ...string) error {
 }
 
 // runFirewallTrain runs `catalyst firewall train --data FILE [--data FILE…] [--extra
-// FILE…] --out MODEL [--seed N] [--date YYYY-MM-DD] [--held-out FILE…]`. The model records its provenance:
-// the files it was trained on, the date (--date, or today by now), and its figures on
-// each --held-out file, scored once after training.
+// FILE…] --out MODEL [--seed N] [--date YYYY-MM-DD] [--held-out FILE…]`. The model
+// records its provenance: the files it was trained on, the date (--date, or today by
+// now), and its figures on each --held-out file, scored once after training.
 func runFirewallTrain(args []string, out io.Writer, now func() time.Time) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -144,7 +144,7 @@ func runFirewallTrain(args []string, out io.Writer, now func() time.Time) error 
 			return fmt.Errorf("firewall train: %w", err)
 		}
 		if p, ok := trainedOn[src.SHA256]; ok {
-			return fmt.Errorf("firewall train: --held-out %s is the same data as --data %s", path, p)
+			return fmt.Errorf("firewall train: --held-out %s is the same data as %s, which it trains on", path, p)
 		}
 		held[i] = part
 		prov.HeldOut = append(prov.HeldOut, model.Evaluation{Data: src})

@@ -35,8 +35,9 @@ type featureOpts struct {
 	CharMin int `json:"char_min"`
 	CharMax int `json:"char_max"`
 	// Tokens is the tokeniser's revision: 0 the first (numbers classed by length
-	// alone), 1 adds one-time codes and amounts next to a currency code (numbers.go).
-	// A model scores text as it was tokenised when it was trained.
+	// alone); 1 adds one-time codes, amounts next to a currency code, the request
+	// verb before a code word and a message-about-a-code's own copies of its words
+	// and bigrams (numbers.go). A model scores text as it was trained to.
 	Tokens int `json:"tokens,omitempty"`
 }
 

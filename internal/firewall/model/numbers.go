@@ -20,9 +20,11 @@ import (
 //   - unless it follows a word that makes it an address ("text … to 80086", "call
 //     …"): then it stays a short code or phone number, as a premium number is.
 //
-// The words are context in several languages, not senders: what a <code> weighs is
-// learned like any other feature (the training data has one-time codes, and the
-// "claim code"s and "send us the code" of spam and phishing, on both sides).
+// A message with a code or a code word also gets two kinds of features of its own
+// (asks, codeCopies). The words are context in several languages, not senders: what
+// each weighs is learned like any other feature (the training data has one-time
+// codes, and the "claim code"s and "send us the code" of spam and phishing, on both
+// sides).
 
 // numSpan is a number, or a chunk of letters and digits, that reclass may reclass:
 // tokens [first, last] of x.toks, bytes [start, end) of the lower-cased text.

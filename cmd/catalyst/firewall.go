@@ -33,7 +33,8 @@ var firewallCommands = []subcommand{
 
 const firewallEvalUsage = `usage: catalyst firewall eval --data FILE [--model MODEL] [--json]
 
-Spam caught, blocked ham, accuracy and MCC of a content model on a labelled TSV
+Prints the model's provenance (training data, date, held-out figures), then spam
+caught, blocked ham, accuracy and MCC of the content model on a labelled TSV
 (label<TAB>text, ham|spam), at the model's threshold.
 `
 
@@ -48,7 +49,7 @@ func runFirewall(ctx context.Context, args []string, out io.Writer, log *slog.Lo
 	}
 	switch args[0] {
 	case "train":
-		return runFirewallTrain(args[1:], out)
+		return runFirewallTrain(args[1:], out, time.Now)
 	case "eval":
 		if len(args) > 1 && isHelp(args[1]) {
 			// eval keeps its flags in its own body; its default usage lists them.

@@ -60,7 +60,7 @@ var helpFlags = map[string][]string{
 	"billing verify":      {"config-dir", "json"},
 	"billing close-month": {"config-dir", "json", "month", "tenant"},
 	"firewall":            nil,
-	"firewall train":      {"data", "max-ham-blocked", "out", "seed"},
+	"firewall train":      {"data", "date", "extra", "held-out", "max-ham-blocked", "out", "seed"},
 	"firewall eval":       {"data", "json", "model"},
 	"firewall split":      {"data", "seed", "test", "test-fraction", "train"},
 	"firewall replay":     {"config-dir", "examples", "json", "rules", "since", "tenant"},

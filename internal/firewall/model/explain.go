@@ -94,12 +94,14 @@ func (x *extractor) same(i, j int32) bool {
 		return false
 	}
 	switch a.kind {
-	case kWord:
+	case kWord, kCodeWord:
 		return x.toks[a.tok] == x.toks[b.tok]
-	case kBigram:
+	case kBigram, kCodeBigram:
 		return x.toks[a.tok] == x.toks[b.tok] && x.toks[a.tok-1] == x.toks[b.tok-1]
 	case kMeta:
 		return a.tok == b.tok && a.lo == b.lo
+	case kAsk:
+		return a.lead == b.lead && x.toks[a.lo] == x.toks[b.lo]
 	default:
 		return a.lead == b.lead && a.trail == b.trail && x.toks[a.tok][a.lo:a.hi] == x.toks[b.tok][b.lo:b.hi]
 	}
@@ -112,12 +114,18 @@ func (x *extractor) featureName(i int32) string {
 	b := append(x.name[:0], kindNames[f.kind]...)
 	b = append(b, ' ')
 	switch f.kind {
-	case kWord:
+	case kWord, kCodeWord:
 		b = appendQuoted(b, x.toks[f.tok], "", "")
-	case kBigram:
+	case kBigram, kCodeBigram:
 		b = appendQuoted(b, x.toks[f.tok-1], " ", x.toks[f.tok])
 	case kMeta:
 		b = appendQuoted(b, metaNames[f.tok], "=", strconv.Itoa(int(f.lo)))
+	case kAsk:
+		neg := ""
+		if f.lead {
+			neg = "not "
+		}
+		b = appendQuoted(b, neg, x.toks[f.lo], " … code")
 	default:
 		lead, trail := "", ""
 		if f.lead {

@@ -48,7 +48,11 @@ func refFeatures(text string, o featureOpts) (hashes []uint32, names []string) {
 	metaBucket("exclamations", min(bangs, 3))
 
 	x := &extractor{}
-	x.tokenize(strings.ToLower(text))
+	lower := strings.ToLower(text)
+	x.tokenize(lower)
+	if o.Tokens >= 1 {
+		x.reclass(lower)
+	}
 	for i, t := range x.toks {
 		add(hashString(hashByte(fnvOffset, nsWord), t), "word", t)
 		if i > 0 {
@@ -79,6 +83,41 @@ func refFeatures(text string, o featureOpts) (hashes []uint32, names []string) {
 				} else {
 					add(h, "chars", string(rs[i:i+n]))
 				}
+			}
+		}
+	}
+	if o.Tokens >= 1 {
+		// asks, eagerly: the request verb before each code word.
+		about := false
+		for i, t := range x.toks {
+			if t != tokCode && !isCodeWord(t) {
+				continue
+			}
+			about = true
+			for k := i - 1; k >= 0 && k >= i-askWindow; k-- {
+				if !isRequestVerb(x.toks[k]) {
+					continue
+				}
+				neg := false
+				for n := k - 1; n >= 0 && n >= k-3; n-- {
+					neg = neg || isNegation(x.toks[n])
+				}
+				h, name := hashByte(hashByte(fnvOffset, nsAsk), 0), x.toks[k]+" … code"
+				if neg {
+					h, name = hashByte(hashByte(fnvOffset, nsAsk), 1), "not "+name
+				}
+				add(hashString(h, x.toks[k]), "ask", name)
+				break
+			}
+		}
+		for i, t := range x.toks {
+			if !about {
+				break
+			}
+			add(hashString(hashByte(fnvOffset, nsCodeW), t), "code-word", t)
+			if i > 0 {
+				h := hashString(hashByte(fnvOffset, nsCodeB), x.toks[i-1])
+				add(hashString(hashByte(h, ' '), t), "code-bigram", x.toks[i-1]+" "+t)
 			}
 		}
 	}

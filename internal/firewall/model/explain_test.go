@@ -17,6 +17,20 @@ func explainTexts(t testing.TB) []string {
 	for _, e := range readSynthetic(t) {
 		texts = append(texts, e.Text)
 	}
+	for _, path := range []string{otpEval, "testdata/otp-train.tsv"} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := ReadTSV(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ex {
+			texts = append(texts, e.Text)
+		}
+	}
 	if f, err := os.Open(smsCorpus); err == nil {
 		ex, err := ReadTSV(f)
 		f.Close()

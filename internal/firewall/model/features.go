@@ -16,6 +16,7 @@ const (
 	tokPhone     = "<phone>"     // 7 or more digits
 	tokShortcode = "<shortcode>" // 4–6 digits
 	tokCurrency  = "<currency>"  // a currency sign without an amount
+	tokCode      = "<code>"      // a one-time code: 4–8 digits (or letters and digits) among code words
 )
 
 // Feature namespaces, hashed in first so equal strings of different kinds differ.
@@ -24,13 +25,24 @@ const (
 	nsBigram = 'b'
 	nsChars  = 'c'
 	nsMeta   = 'm'
+	nsAsk    = 'a'
+	nsCodeW  = 'W' // nsWord and nsBigram again, in a message about a code
+	nsCodeB  = 'B'
 )
 
 // featureOpts are the extraction settings a model was trained with (saved with it).
 type featureOpts struct {
 	CharMin int `json:"char_min"`
 	CharMax int `json:"char_max"`
+	// Tokens is the tokeniser's revision: 0 the first (numbers classed by length
+	// alone); 1 adds one-time codes, amounts next to a currency code, the request
+	// verb before a code word and a message-about-a-code's own copies of its words
+	// and bigrams (numbers.go). A model scores text as it was trained to.
+	Tokens int `json:"tokens,omitempty"`
 }
+
+// tokensLatest is the tokeniser revision Train uses.
+const tokensLatest = 1
 
 // kindLetter names single-character features; Explain leaves them out (letter
 // frequencies carry style, not content, and read as noise to a human).
@@ -43,9 +55,13 @@ const (
 	kChars
 	kLetter
 	kMeta
+	kAsk
+	kCodeWord
+	kCodeBigram
 )
 
-var kindNames = [...]string{kWord: "word", kBigram: "bigram", kChars: "chars", kLetter: kindLetter, kMeta: "meta"}
+var kindNames = [...]string{kWord: "word", kBigram: "bigram", kChars: "chars", kLetter: kindLetter, kMeta: "meta", kAsk: "ask",
+	kCodeWord: "code-word", kCodeBigram: "code-bigram"}
 
 // metaNames are the meta features in the order meta adds them.
 var metaNames = [...]string{"length", "digit_ratio", "capital_ratio", "exclamations"}
@@ -70,6 +86,7 @@ const maxWordRunes = 24
 // pool so Score does not allocate per token.
 type extractor struct {
 	toks   []string
+	spans  []numSpan // numbers and letter-digit chunks the tokeniser found (numbers.go)
 	hashes []uint32
 	feats  []feature // parallel to hashes, only when describing (Explain)
 	descr  bool
@@ -85,7 +102,7 @@ type extractor struct {
 }
 
 func (x *extractor) reset(describe bool) {
-	x.toks, x.hashes, x.feats, x.descr = x.toks[:0], x.hashes[:0], x.feats[:0], describe
+	x.toks, x.spans, x.hashes, x.feats, x.descr = x.toks[:0], x.spans[:0], x.hashes[:0], x.feats[:0], describe
 }
 
 // FNV-1a, then a murmur3 finaliser so the low bits used as the bucket are well mixed.
@@ -132,7 +149,11 @@ func (x *extractor) extract(text string, o featureOpts) {
 	x.lower = appendLower(x.lower[:0], text)
 	// The tokens point into x.lower, which is overwritten by the next extract;
 	// nothing keeps them past it (Explain copies what it names).
-	x.tokenize(unsafe.String(unsafe.SliceData(x.lower), len(x.lower)))
+	lower := unsafe.String(unsafe.SliceData(x.lower), len(x.lower))
+	x.tokenize(lower)
+	if o.Tokens >= 1 {
+		x.reclass(lower)
+	}
 	for i, t := range x.toks {
 		x.add(hashString(hashByte(fnvOffset, nsWord), t), feature{kind: kWord, tok: int32(i)})
 		if i > 0 {
@@ -143,6 +164,9 @@ func (x *extractor) extract(text string, o featureOpts) {
 		if t[0] != '<' {
 			x.charGrams(i, t, o)
 		}
+	}
+	if o.Tokens >= 1 && x.asks() {
+		x.codeCopies()
 	}
 }
 
@@ -263,12 +287,14 @@ func (x *extractor) tokenize(s string) {
 			}
 			j += n
 		}
-		x.chunk(s[i:j])
+		x.chunk(s[i:j], i)
 		i = j
 	}
 }
 
-func (x *extractor) chunk(c string) {
+// chunk tokenises one whitespace-separated chunk c, which starts at byte base of
+// the text; it records the numbers it finds in x.spans for reclass.
+func (x *extractor) chunk(c string, base int) {
 	if at := strings.IndexByte(c, '@'); at > 0 && at+1 < len(c) && strings.IndexByte(c[at+1:], '.') > 0 && !strings.Contains(c, "://") {
 		x.toks = append(x.toks, tokEmail)
 		return
@@ -277,6 +303,7 @@ func (x *extractor) chunk(c string) {
 		x.toks = append(x.toks, tokURL)
 		return
 	}
+	alnum, firstTok := isAlnumCode(c), len(x.toks)
 	currency := false
 	for i := 0; i < len(c); {
 		r, n := utf8.DecodeRuneInString(c[i:])
@@ -293,21 +320,28 @@ func (x *extractor) chunk(c string) {
 			w := c[i:j]
 			if k := len(x.toks) - 1; i > 0 && isDigit(rune(c[i-1])) && k >= 0 && isPriceSuffix(w) {
 				x.toks[k] = tokMoney
+				if n := len(x.spans) - 1; n >= 0 && x.spans[n].first == int32(k) {
+					x.spans = x.spans[:n] // an amount, not a number
+				}
 			} else {
 				x.toks = append(x.toks, w)
 			}
 			i, currency = j, false
 		case isDigit(r):
-			j, digits := i, 0
+			j, digits, sep := i, 0, false
 			for j < len(c) {
 				if isDigit(rune(c[j])) {
 					digits++
 					j++
 				} else if (c[j] == '.' || c[j] == ',') && j+1 < len(c) && isDigit(rune(c[j+1])) {
-					j++
+					j, sep = j+1, true
 				} else {
 					break
 				}
+			}
+			if !currency && !alnum {
+				x.spans = append(x.spans, numSpan{first: int32(len(x.toks)), last: int32(len(x.toks)),
+					start: int32(base + i), end: int32(base + j), digits: int32(digits), sep: sep, plus: i > 0 && c[i-1] == '+'})
 			}
 			switch {
 			case currency:
@@ -331,6 +365,9 @@ func (x *extractor) chunk(c string) {
 		default:
 			i, currency = i+n, false
 		}
+	}
+	if alnum && len(x.toks) > firstTok {
+		x.spans = append(x.spans, numSpan{first: int32(firstTok), last: int32(len(x.toks) - 1), start: int32(base), end: int32(base + len(c)), alnum: true})
 	}
 }
 

@@ -4,7 +4,8 @@
 //
 // The model is an L2-regularised logistic regression over hashed sparse features:
 // word unigrams and bigrams of a normalised token stream (URLs, e-mail addresses,
-// money amounts, phone numbers and short codes become class tokens), character
+// money amounts, phone numbers, short codes and one-time codes become class tokens;
+// a message about a code also gets its own copies of them, numbers.go), character
 // n-grams inside words (robust to the misspellings and abbreviations of SMS), and
 // bucketed meta features (length, digit and capital ratios, exclamation marks). It
 // is trained with AdaGrad SGD, deterministically from a seed. It is written here
@@ -16,8 +17,9 @@
 // The operating threshold is chosen from K-fold out-of-fold scores on the training
 // data only (the highest score that keeps the out-of-fold blocked-ham rate at or
 // under TrainOptions.MaxHamBlocked); the shipped model then is retrained on all of
-// the training data. Save writes gzip'd JSON whose Version is a short sha256 of the
-// content, so the firewall's audit records can name the model that scored a message.
+// the training data. Save writes gzip'd JSON, provenance included, whose Version is a
+// short sha256 of the content, so the firewall's audit records can name the model
+// that scored a message.
 package model
 
 import (
@@ -43,16 +45,53 @@ type Model struct {
 	pool    sync.Pool // *extractor
 }
 
-// TrainingInfo is the provenance saved with a model.
+// TrainingInfo is the provenance saved with a model (and covered by its Version).
+// Train fills the counts, options and out-of-fold report; whoever calls it records
+// where the examples came from, when, and any held-out figures (Provenance).
 type TrainingInfo struct {
 	Examples int          `json:"examples"`
 	Spam     int          `json:"spam"`
 	Ham      int          `json:"ham"`
 	Options  TrainOptions `json:"options"`
-	// OutOfFold is the K-fold cross-validation report at the chosen threshold.
+	// OutOfFold is the K-fold cross-validation report at the chosen threshold, on
+	// the examples it was chosen on (TrainOptions.Calibration).
 	OutOfFold Report `json:"out_of_fold"`
+	// OutOfFoldExtra is the same on the examples past Calibration, if any.
+	OutOfFoldExtra *Report `json:"out_of_fold_extra,omitempty"`
 	// Features counts the non-zero weights kept.
 	Features int `json:"features"`
+	Provenance
+}
+
+// Provenance says where a model came from. Models saved before it was recorded
+// have none.
+type Provenance struct {
+	// TrainedOn is the day the model was trained, YYYY-MM-DD, as the trainer was
+	// told (never read from a clock here, so a rebuild is byte-identical).
+	TrainedOn string `json:"trained_on,omitempty"`
+	// Sources are the labelled files trained on, in order: the data the threshold
+	// was chosen on first, then any extra data (Extra).
+	Sources []DataSource `json:"sources,omitempty"`
+	// HeldOut are figures on labelled files the model was not trained on, scored
+	// once when it was made.
+	HeldOut []Evaluation `json:"held_out,omitempty"`
+}
+
+// DataSource is one labelled file: its path as given, its content's sha256 and
+// its counts.
+type DataSource struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Spam   int    `json:"spam"`
+	Ham    int    `json:"ham"`
+	// Extra: trained on, but not used to choose the threshold.
+	Extra bool `json:"extra,omitempty"`
+}
+
+// Evaluation is a model's report on one labelled file.
+type Evaluation struct {
+	Data   DataSource `json:"data"`
+	Report Report     `json:"report"`
 }
 
 func (m *Model) extractor() *extractor {

@@ -105,6 +105,8 @@ func Decode(r io.Reader) (*Model, error) {
 		return nil, errs.E(errs.Invalid, "decode model: %d indexes but %d weights", len(f.Delta), len(f.Weight))
 	case f.Features.CharMin < 1 || f.Features.CharMax < f.Features.CharMin || f.Features.CharMax > 8:
 		return nil, errs.E(errs.Invalid, "decode model: bad character n-gram range %d..%d", f.Features.CharMin, f.Features.CharMax)
+	case f.Features.Tokens < 0 || f.Features.Tokens > tokensLatest:
+		return nil, errs.E(errs.Invalid, "decode model: tokeniser revision %d, this build knows 0..%d", f.Features.Tokens, tokensLatest)
 	}
 	content, err := f.content()
 	if err != nil {

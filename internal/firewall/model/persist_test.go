@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -16,6 +17,9 @@ import (
 func TestSaveDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	m, test := trainSynthetic(t)
+	m.Training.Provenance = Provenance{TrainedOn: "2026-12-08",
+		Sources: []DataSource{{Path: "train.tsv", SHA256: strings.Repeat("ab", 32), Spam: 40, Ham: 120}},
+		HeldOut: []Evaluation{{Data: DataSource{Path: "test.tsv", SHA256: strings.Repeat("cd", 32), Spam: 10, Ham: 30}, Report: Evaluate(m, test)}}}
 	path := filepath.Join(t.TempDir(), "m.json.gz")
 	f, err := os.Create(path)
 	if err != nil {
@@ -32,7 +36,7 @@ func TestSaveDecodeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Version != m.Version || back.Threshold != m.Threshold || back.Training != m.Training {
+	if back.Version != m.Version || back.Threshold != m.Threshold || !reflect.DeepEqual(back.Training, m.Training) {
 		t.Errorf("decoded header %q %v %+v, want %q %v %+v", back.Version, back.Threshold, back.Training, m.Version, m.Threshold, m.Training)
 	}
 	for _, e := range test {

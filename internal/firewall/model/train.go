@@ -34,6 +34,11 @@ type TrainOptions struct {
 	// Prune drops weights smaller than this in absolute value from the final model
 	// (default 1e-3; it keeps the file small and barely moves a score).
 	Prune float64 `json:"prune"`
+	// Calibration, when not 0, is how many of the examples, from the first, the
+	// threshold is chosen on; the rest are trained on alike but left out of that
+	// choice (extra data that teaches shapes the main corpus lacks, such as one-time
+	// passcodes, whose ham would otherwise set the threshold for all of it).
+	Calibration int `json:"calibration,omitempty"`
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -83,6 +88,9 @@ func (o TrainOptions) validate() error {
 	if o.LearningRate < 0 || o.L2 < 0 || o.SpamWeight < 0 || o.Prune < 0 {
 		bad("learning_rate", "learning_rate, l2, spam_weight and prune must not be negative")
 	}
+	if o.Calibration < 0 {
+		bad("calibration", "must not be negative")
+	}
 	if o.CharMin < 1 || o.CharMax < o.CharMin || o.CharMax > 8 {
 		bad("char_min", "need 1 <= char_min <= char_max <= 8")
 	}
@@ -117,7 +125,17 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 	if nSpam < opt.Folds || nHam < opt.Folds {
 		return nil, errs.E(errs.Invalid, "training needs at least %d spam and %d ham examples, got %d and %d", opt.Folds, opt.Folds, nSpam, nHam)
 	}
-	feat := featureOpts{CharMin: opt.CharMin, CharMax: opt.CharMax}
+	nCal := len(ex)
+	if opt.Calibration > 0 {
+		if opt.Calibration > len(ex) {
+			return nil, errs.E(errs.Invalid, "calibration: %d examples, but there are %d", opt.Calibration, len(ex))
+		}
+		nCal = opt.Calibration
+	}
+	if calHam := countHam(ex[:nCal]); calHam == 0 {
+		return nil, errs.E(errs.Invalid, "calibration: the first %d examples have no ham to choose the threshold on", nCal)
+	}
+	feat := featureOpts{CharMin: opt.CharMin, CharMax: opt.CharMax, Tokens: tokensLatest}
 	mask := uint32(1)<<opt.Bits - 1
 	samples := make([]sample, len(ex))
 	x := &extractor{}
@@ -132,7 +150,13 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0xf01d))
-	fold := stratifiedFolds(ex, opt.Folds, rng)
+	// The extra examples get folds of their own generator, so the calibration part's
+	// folds, and the threshold chosen on them, do not move when extra data changes.
+	fold := stratifiedFolds(ex[:nCal], opt.Folds, rng)
+	if nCal < len(ex) {
+		extra := rand.New(rand.NewPCG(uint64(opt.Seed), 0xe47a))
+		fold = append(fold, stratifiedFolds(ex[nCal:], opt.Folds, extra)...)
+	}
 	oof := make([]float64, len(ex))
 	for f := 0; f < opt.Folds; f++ {
 		var in []int
@@ -148,7 +172,7 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 			}
 		}
 	}
-	threshold := chooseThreshold(ex, oof, opt.MaxHamBlocked)
+	threshold := chooseThreshold(ex[:nCal], oof[:nCal], opt.MaxHamBlocked)
 
 	all := make([]int, len(samples))
 	for i := range all {
@@ -166,9 +190,23 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 	m.hot = newCompact(m.weights)
 	m.Training = TrainingInfo{
 		Examples: len(ex), Spam: nSpam, Ham: nHam, Options: opt, Features: kept,
-		OutOfFold: reportFromScores(ex, oof, threshold),
+		OutOfFold: reportFromScores(ex[:nCal], oof[:nCal], threshold),
+	}
+	if nCal < len(ex) {
+		r := reportFromScores(ex[nCal:], oof[nCal:], threshold)
+		m.Training.OutOfFoldExtra = &r
 	}
 	return m, nil
+}
+
+func countHam(ex []Example) int {
+	n := 0
+	for _, e := range ex {
+		if !e.Spam {
+			n++
+		}
+	}
+	return n
 }
 
 func dot(w []float64, s sample) float64 {

@@ -26,13 +26,14 @@ import (
 //	PS:h:W              the sender's hour: n, p<dest> and c<hash> past the first
 //	PS:u:W              HyperLogLog of the hour's destinations
 //	PS:b:W              Bloom filter of the hour's destinations and contents
-//	PS:l                "At(ms) destination" of the previous message
-//	PS:k:G  PS:kn       known destinations (Bloom filter per generation), their sizes
+//	PS:k:G              known destinations: a Bloom filter per generation
+//	PS:s                l: "At(ms) destination" of the previous message, and the
+//	                    known-destination filters' sizes (generation → items)
 //	PT:d:W  PT:db:W     the tenant's minute to destinations: n, d<dest> past the
 //	                    first; Bloom filter of the minute's destinations
 //
 // Nothing is kept per message or per destination except inside those: a message
-// costs a replay record (~40 bytes) and a few bits of Bloom filter, a destination
+// costs a replay record (~25 bytes) and a few bits of Bloom filter, a destination
 // its first time in a window nothing more, and an exact counter field from its
 // second message on. Memory per message stays flat whatever the number of
 // destinations; the keys are O(tenants × seconds of the replay window + senders ×
@@ -87,7 +88,7 @@ func (r *Redis) Observe(ctx context.Context, o Observation) (Counts, error) {
 
 	// All keys in one buffer: one allocation for their bytes.
 	var k keyBuf
-	k.buf = make([]byte, 0, 13*(len(r.prefix)+len(o.TenantID)+len(o.Sender)+32))
+	k.buf = make([]byte, 0, 12*(len(r.prefix)+len(o.TenantID)+len(o.Sender)+32))
 	tBase := tag(r.prefix, o.TenantID)
 	sBase := tBase + strconv.Itoa(len(o.Sender)) + ":" + o.Sender + ":"
 	k.key(tBase, "r:").int(sec).end()
@@ -95,13 +96,12 @@ func (r *Redis) Observe(ctx context.Context, o Observation) (Counts, error) {
 	k.key(sBase, "h:").int(hour).end()
 	k.key(sBase, "u:").int(hour).end()
 	k.key(sBase, "b:").int(hour).end()
-	k.key(sBase, "l").end()
+	k.key(sBase, "s").end()
 	k.key(tBase, "d:").int(minute).end()
 	k.key(tBase, "db:").int(minute).end()
 	for g := range int64(knownGenerations) {
 		k.key(sBase, "k:").int(gen - g).end()
 	}
-	k.key(sBase, "kn").end()
 	keys := k.strings()
 
 	high := "0"
@@ -150,25 +150,20 @@ func redisErr(ctx context.Context, err error) error {
 	return errs.Wrap(errs.Unavailable, err, "velocity: redis")
 }
 
-// parseCounts reads observe.lua's reply "sec,min,pair,unique,content,hour,seq,high,new,dpm".
+// parseCounts reads observe.lua's reply: sec, min, pair, unique, content, hour, seq,
+// high, new, dpm as unsigned varints.
 func parseCounts(s string) (Counts, error) {
 	var f [10]int64
-	n := 0
-	for i := 0; i <= len(s) && n < len(f); {
-		j := i
-		for j < len(s) && s[j] != ',' {
-			j++
+	rest := s
+	for i := range f {
+		v, n := binary.Uvarint([]byte(rest))
+		if n <= 0 || v > 1<<62 {
+			return Counts{}, errs.E(errs.Internal, "velocity: script reply %q, want 10 varints", s)
 		}
-		v, err := strconv.ParseInt(s[i:j], 10, 64)
-		if err != nil {
-			return Counts{}, errs.Wrap(errs.Internal, err, "velocity: script reply %q", s)
-		}
-		f[n] = v
-		n++
-		i = j + 1
+		f[i], rest = int64(v), rest[n:]
 	}
-	if n != len(f) || f[5] < 1 {
-		return Counts{}, errs.E(errs.Internal, "velocity: script reply %q, want 10 counts", s)
+	if rest != "" || f[5] < 1 {
+		return Counts{}, errs.E(errs.Internal, "velocity: script reply %q, want 10 varints", s)
 	}
 	return Counts{
 		SenderPerSecond:           f[0],
@@ -214,7 +209,7 @@ func mix(h uint64) uint64 {
 // keyBuf builds the keys of one Observe in one byte buffer.
 type keyBuf struct {
 	buf  []byte
-	ends [13]int
+	ends [12]int
 	n    int
 }
 

@@ -35,8 +35,8 @@ func TestRedisKeys(t *testing.T) {
 	tenantTag, senderTag := "{2:t1}:", "{2:t1}:3:s:1:"
 	const known = 4*velocity.NewDestinationSlack + time.Hour
 	maxTTL := map[string]time.Duration{
-		"m": 15 * time.Minute, "l": 2 * time.Minute, "h": 2 * time.Hour, "u": 2 * time.Hour, "b": 2 * time.Hour,
-		"k": known, "kn": known, "tenant r": 10 * time.Minute, "tenant d": 15 * time.Minute, "tenant db": 15 * time.Minute,
+		"m": 15 * time.Minute, "h": 2 * time.Hour, "u": 2 * time.Hour, "b": 2 * time.Hour,
+		"k": known, "s": known, "tenant r": 10 * time.Minute, "tenant d": 15 * time.Minute, "tenant db": 15 * time.Minute,
 	}
 	kinds := map[string]int{}
 	keys, err := client.Keys(ctx, prefix+"*").Result()
@@ -68,7 +68,7 @@ func TestRedisKeys(t *testing.T) {
 	}
 	// Three messages to two destinations in one minute and hour, in three seconds.
 	want := map[string]int{
-		"m": 1, "h": 1, "u": 1, "b": 1, "l": 1, "k": 1, "kn": 1,
+		"m": 1, "h": 1, "u": 1, "b": 1, "k": 1, "s": 1,
 		"tenant r": 3, "tenant d": 1, "tenant db": 1,
 	}
 	for kind, n := range want {
@@ -120,13 +120,13 @@ func TestRedisFootprint(t *testing.T) {
 		}
 		bytes += b
 	}
-	// Per sender: minute, hour, HyperLogLog, Bloom, last, known and sizes; per
-	// tenant: a replay hash per second, and two per minute.
-	if maxKeys := senders*8 + 41 + 4; len(keys) > maxKeys {
+	// Per sender: a minute or two, hour, HyperLogLog, Bloom filter, known filter and
+	// state; per tenant: a replay hash per second, and two per minute.
+	if maxKeys := senders*7 + 41 + 4; len(keys) > maxKeys {
 		t.Errorf("%d messages left %d keys, want at most %d", n, len(keys), maxKeys)
 	}
-	if perMessage := bytes / n; perMessage > 100 {
-		t.Errorf("%d messages left %d bytes of keys, %d per message; want at most 100", n, bytes, perMessage)
+	if perMessage := bytes / n; perMessage > 64 {
+		t.Errorf("%d messages left %d bytes of keys, %d per message; want at most 64", n, bytes, perMessage)
 	}
 	t.Logf("%d messages: %d keys, %d bytes (%d per message)", n, len(keys), bytes, bytes/n)
 

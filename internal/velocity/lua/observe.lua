@@ -4,18 +4,21 @@
 --       3 sender's hour (hash: n, p<dest> and c<hash> repeats past the first)
 --       4 sender's hour destinations (HyperLogLog)
 --       5 sender's hour Bloom filter (destinations and contents seen this hour)
---       6 sender's last destination ("At(ms) destination")
+--       6 sender's long-lived hash: l ("At(ms) destination" of the previous message),
+--         generation → items in that known-destination Bloom filter
 --       7 tenant's minute to destinations (hash: n, d<dest> repeats past the first)
 --       8 tenant's minute Bloom filter (destinations seen this minute)
 --       9..12 sender's known destinations, Bloom filters of generations G, G-1, G-2, G-3
---       13 sender's known-generation sizes (hash: generation → items)
+--       (KEYS[6] holds their sizes)
 -- ARGV: 1 destination, 2 high cost (0|1), 3 At (Unix ms), 4 replay window (ms),
 --       5 sequential gap, 6 sequential window (ms), 7 second field (s<0..59>),
 --       8 record id (8 bytes: hash of sender and message id),
 --       9, 10 destination's hash halves, 11, 12 content's hash halves,
 --       13 content field (c<hex>), 14..17 generations G..G-3, 18 generation lifetime (ms)
--- Returns "sec,min,pair,unique,content,hour,seq,high,new,dpm"; a replayed message
--- (same sender, id and At) returns what its first run returned and counts nothing.
+-- Returns sec, min, pair, unique, content, hour, seq, high, new, dpm as unsigned
+-- varints (Go's binary.Uvarint; most are one byte, which keeps the replay records
+-- small); a replayed message (same sender, id and At) returns what its first run
+-- returned and counts nothing.
 local prev = redis.call('HGET', KEYS[1], ARGV[8])
 if prev then
   return prev
@@ -139,7 +142,8 @@ else
   high = hget(KEYS[2], 'x')
 end
 
-local last = redis.call('SET', KEYS[6], ARGV[3] .. ' ' .. dest, 'PX', seqWindow * 2, 'GET')
+local last = redis.call('HGET', KEYS[6], 'l')
+redis.call('HSET', KEYS[6], 'l', ARGV[3] .. ' ' .. dest)
 local seq
 if last then
   local sp = string.find(last, ' ', 1, true)
@@ -154,7 +158,7 @@ end
 
 -- Known destinations: one Bloom filter per generation; known when in this one or
 -- one of the three before. Only the current generation grows.
-local sizes = redis.call('HMGET', KEYS[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17])
+local sizes = redis.call('HMGET', KEYS[6], ARGV[14], ARGV[15], ARGV[16], ARGV[17])
 local known = false
 for g = 4, 2, -1 do
   local n = tonumber(sizes[g] or '0')
@@ -167,9 +171,11 @@ local life = tonumber(ARGV[18])
 if bloom(KEYS[9], tonumber(sizes[1] or '0'), dh1, dh2, true, life) then
   known = true
 else
-  redis.call('HINCRBY', KEYS[13], ARGV[14], 1)
-  redis.call('HDEL', KEYS[13], tostring(tonumber(ARGV[17]) - 1))
-  redis.call('PEXPIRE', KEYS[13], life)
+  redis.call('HINCRBY', KEYS[6], ARGV[14], 1)
+  redis.call('HDEL', KEYS[6], tostring(tonumber(ARGV[17]) - 1))
+end
+if redis.call('PTTL', KEYS[6]) < life - 86400000 then
+  redis.call('PEXPIRE', KEYS[6], life) -- at most once a day: it outlives the filters
 end
 local new = 1
 if known then
@@ -183,7 +189,20 @@ if bloom(KEYS[8], tmin - 1, dh1, dh2, true, MIN) then
   dpm = 1 + redis.call('HINCRBY', KEYS[7], 'd' .. dest, 1)
 end
 
-local out = table.concat({sec, min, pair, unique, content, hour, seq, high, new, dpm}, ',')
+local function uvarint(n)
+  local b = {}
+  while n >= 128 do
+    b[#b + 1] = string.char(n % 128 + 128)
+    n = math.floor(n / 128)
+  end
+  b[#b + 1] = string.char(n)
+  return table.concat(b)
+end
+local out = {}
+for i, n in ipairs({sec, min, pair, unique, content, hour, seq, high, new, dpm}) do
+  out[i] = uvarint(n)
+end
+out = table.concat(out)
 redis.call('HSET', KEYS[1], ARGV[8], out)
 if redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))

@@ -38,7 +38,8 @@ local MIN, HOUR = 900000, 7200000
 -- SEG*2^j*BITS bits from bit SEG*BITS*(2^j-1), so the string grows with what it
 -- holds. n (the items so far, or a bound on them) names the last segment; a lookup
 -- reads every segment up to it. K probes, BITS bits per item: about 0.01% false
--- positives per full segment, so about 0.1% once a dozen segments are full.
+-- positives per full segment, so about 0.1% once a dozen segments are full. Bit
+-- offsets stay below Redis's 2^32 up to segment 21: 2^28 items in one window.
 local SEG, BITS, K = 64, 20, 10
 local function lastSegment(n, seg)
   local j, cap = 0, seg

@@ -120,9 +120,9 @@ func benchClient(b *testing.B) (*redis.Client, string) {
 	return client, prefix
 }
 
-// BenchmarkRedisObserve: "velocity" is Observe (two scripts pipelined in one round
-// trip); "evalsha-return-1" is the ceiling, one EVALSHA of a script that returns 1 on
-// the same kind of client, so the scripts' own cost over a bare round trip shows.
+// BenchmarkRedisObserve: "velocity" is Observe (one script, one round trip);
+// "evalsha-return-1" is the ceiling, one EVALSHA of a script that returns 1 on the
+// same kind of client, so the script's own cost over a bare round trip shows.
 func BenchmarkRedisObserve(b *testing.B) {
 	b.Run("velocity", func(b *testing.B) {
 		client, prefix := benchClient(b)

@@ -12,11 +12,14 @@ const (
 	// count as sequential.
 	DefaultSequentialGap = 10
 	// DefaultReplayWindow is how long a message id is remembered against replays.
-	// Each message costs one small entry for that long (two keys in Redis), so at
-	// high rates this is the counters' largest memory cost.
+	// Each message costs one small record for that long (about 40 bytes in Redis), so
+	// at high rates this is the counters' largest memory cost.
 	DefaultReplayWindow = time.Hour
-	// NewDestinationWindow is how long a sender-destination pair stays known.
+	// NewDestinationWindow is how long a sender-destination pair stays known at least.
 	NewDestinationWindow = 30 * 24 * time.Hour
+	// NewDestinationSlack is how much longer it may stay known: Redis remembers pairs
+	// in Bloom filters of NewDestinationSlack each and forgets a whole one at a time.
+	NewDestinationSlack = 10 * 24 * time.Hour
 	// sequentialWindow bounds how long before a message its predecessor may have been
 	// sent for the two to count as a walk.
 	sequentialWindow = time.Minute

@@ -2,8 +2,9 @@
 // messages per second and minute, per destination, per sender-destination pair,
 // unique destinations (HyperLogLog), repeated content, and SMS-pumping signals
 // (bursts to sequential numbers, traffic to high-cost prefixes). Redis keeps the
-// counters for every replica (one Lua script, one round trip per message); Memory
-// does the same in one process (catalyst dev). Both pass velocitytest's contract.
+// counters for every replica (one Lua script, one round trip per message, a bounded
+// few dozen bytes per message: see Redis); Memory does the same in one process
+// (catalyst dev). Both pass velocitytest's contract.
 package velocity
 
 import (
@@ -13,9 +14,10 @@ import (
 
 // Observation is one message to count.
 type Observation struct {
-	// MessageID is required. A replay of the same message id (same tenant and sender,
-	// within the replay window, DefaultReplayWindow) is not counted again: it returns
-	// the counts its first observation returned, so a retried phase decides the same.
+	// MessageID is required. A replay of the same message id (same tenant, sender and
+	// At — a redelivery carries the request's time — within the replay window,
+	// DefaultReplayWindow) is not counted again: it returns the counts its first
+	// observation returned, so a retried phase decides the same.
 	MessageID string
 	TenantID  string // required
 	Sender    string // the message's from ("" counts as one anonymous sender per tenant)
@@ -28,7 +30,13 @@ type Observation struct {
 	At       time.Time // required; names the windows, so replicas agree whatever their clocks
 }
 
-// Counts are the sender's figures including this message.
+// Counts are the sender's figures including this message. Memory counts exactly.
+// Redis counts exactly too except where it remembers a first sighting in a Bloom
+// filter instead of a counter: a destination or content not yet seen in the window
+// may read as seen once already (about 0.1% of first sightings), so PairPerHour,
+// DestinationPerMinute and the repeat count behind RepeatRatio may read one too many
+// and NewDestination false; never too few or true wrongly. NewDestination's window
+// is NewDestinationWindow to NewDestinationWindow+NewDestinationSlack.
 type Counts struct {
 	SenderPerSecond           int64 // this sender (tenant + from), in At's second
 	SenderPerMinute           int64 // in At's minute

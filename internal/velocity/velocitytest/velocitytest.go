@@ -299,8 +299,12 @@ func testHighCost(t *testing.T, f *fixture) {
 	}
 }
 
+// testNewDestination: a pair is known for NewDestinationWindow after its last message
+// (the edge included) and new once NewDestinationWindow+NewDestinationSlack have
+// passed; in between a counter may answer either (documented accuracy).
 func testNewDestination(t *testing.T, f *fixture) {
 	const day = 24 * time.Hour
+	gone := velocity.NewDestinationWindow + velocity.NewDestinationSlack + time.Second
 	for i, step := range []struct {
 		sender, dest string
 		at           time.Duration
@@ -311,11 +315,14 @@ func testNewDestination(t *testing.T, f *fixture) {
 		{"s1", "447700900501", time.Second, true},
 		{"s2", "447700900500", time.Second, true},
 		{"s1", "447700900500", 29 * day, false},
-		{"s1", "447700900501", 31 * day, true},               // 31 days after the last
-		{"s1", "447700900500", 59*day + time.Second, true},   // 30 days and a second after the last
-		{"s1", "447700900500", 59*day + time.Hour, false},    // known again
-		{"s2", "447700900500", 30*day + time.Second, false},  // exactly 30 days: still known
-		{"s2", "447700900500", 60*day + 2*time.Second, true}, // 30 days and a second
+		{"s1", "447700900500", 59 * day, false},                   // exactly 30 days after the last: still known
+		{"s1", "447700900501", time.Second + gone, true},          // past the slack after the last
+		{"s1", "447700900500", 59*day + gone, true},               // likewise
+		{"s1", "447700900500", 59*day + gone + time.Hour, false},  // known again
+		{"s2", "447700900500", time.Second + 30*day, false},       // exactly 30 days
+		{"s2", "447700900500", time.Second + 30*day + gone, true}, // past the slack
+		{"s2", "447700900777", time.Second + 30*day + gone, true}, // never seen
+		{"s2", "447700900777", 2*time.Second + 30*day + gone, false},
 	} {
 		c := f.obs(t, velocity.Observation{Sender: step.sender, Destination: step.dest, At: at(step.at)})
 		want(t, fmt.Sprintf("step %d (%s→%s) NewDestination", i, step.sender, step.dest), c.NewDestination, step.want)

@@ -46,6 +46,9 @@ redis_answers() { # $1 = URL
   command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -u "$1" ping 2>/dev/null)" = PONG ]
 }
 
+# The README walkthrough test keeps ids with jq, as the README does.
+command -v jq >/dev/null 2>&1 || install jq
+
 # --- PostgreSQL -------------------------------------------------------------------
 db_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 if [ ${#clock[@]} = 0 ] && pg_answers "$db_url"; then

@@ -49,7 +49,8 @@ func catalystProcess(t *testing.T, env []string, args ...string) (stdout, stderr
 
 // helpFlags is each command's and subcommand's own flags, as its help must list them.
 var helpFlags = map[string][]string{
-	"dev": {"api-addr", "config", "f", "ingress-addr", "kafka-data-dir", "max-in-flight", "pprof-addr", "read-cache", "repo",
+	"dev": {"api-addr", "config", "f", "http-idle-timeout", "http-max-header-bytes", "http-read-header-timeout", "http-read-timeout",
+		"http-write-timeout", "ingress-addr", "kafka-data-dir", "max-in-flight", "pprof-addr", "read-cache", "repo",
 		"smsc-addr", "smsc-receipt-delay", "unfused"},
 	"function":            {"config"},
 	"functions":           nil,
@@ -59,6 +60,8 @@ var helpFlags = map[string][]string{
 	"billing rebuild":     {"config-dir", "json"},
 	"billing verify":      {"config-dir", "json"},
 	"billing close-month": {"config-dir", "json", "month", "tenant"},
+	"billing reconcile":   {"config-dir", "grace", "json"},
+	"billing adjust":      {"amount", "config-dir", "json", "key", "reference", "tenant"},
 	"firewall":            nil,
 	"firewall train":      {"data", "date", "extra", "held-out", "max-ham-blocked", "out", "seed"},
 	"firewall eval":       {"data", "json", "model"},

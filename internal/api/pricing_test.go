@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -41,7 +42,7 @@ func TestSendThatCannotBePricedIsRefused(t *testing.T) {
 	// A tenant card without a WhatsApp rate.
 	eur := a.createTenant(t, "eur-co")
 	if status, _, body := a.do(t, "POST", "/api/v2/rate-cards", testAdmin, map[string]any{"name": "sms only", "tenant_id": eur.id, "currency": "EUR",
-		"effective_from": "2026-01-01T00:00:00Z", "rates": map[string]any{"sms": map[string]string{"base_rate": "0.01", "unit": "per-message"}}}); status != http.StatusCreated {
+		"effective_from": a.now.Format(time.RFC3339), "rates": map[string]any{"sms": map[string]string{"base_rate": "0.01", "unit": "per-message"}}}); status != http.StatusCreated {
 		t.Fatalf("rate card: %d %v", status, body)
 	}
 	wa := map[string]any{"channel": "whatsapp", "to": "+447911123456", "content": map[string]string{"type": "text", "text": "hi"}}

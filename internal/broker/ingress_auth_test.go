@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -106,34 +104,21 @@ func storedCount(t *testing.T, h *harness) int64 {
 	return n
 }
 
-// postWith posts e with bearer (none when empty) and returns the status and body.
+// postWith posts e with bearer (none when empty) and returns the status and, for a
+// refusal, its JSON error.
 func postWith(t *testing.T, url, bearer string, e event.Event) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusAccepted {
-		return resp.StatusCode, ""
+	status, raw := testenv.PostAnswer(t, url, bearer, e)
+	if status == http.StatusAccepted {
+		return status, ""
 	}
 	var body struct {
 		Error string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("refusal %d without a JSON error body: %v", resp.StatusCode, err)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("refusal %d without a JSON error body: %v", status, err)
 	}
-	return resp.StatusCode, body.Error
+	return status, body.Error
 }
 
 // TestIngressRefusesForgedEvents posts the forgeries of issue #14 — internal types

@@ -15,6 +15,7 @@ import (
 
 	"github.com/catalyst-cpaas/catalyst/internal/fn"
 	"github.com/catalyst-cpaas/catalyst/internal/httpserver"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver/httpservertest"
 )
 
 const wait = 5 * time.Second
@@ -227,22 +228,13 @@ func TestServerCutsASlowBody(t *testing.T) {
 	t.Parallel()
 	s, _, _ := startServer(t, Options{Name: "echo", Function: fn.HandlerFunc(echo),
 		HTTP: httpserver.Config{ReadHeaderTimeout: 100 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: time.Second}}, nil)
-	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nCe-Specversion: 1.0\r\nCe-Id: 1\r\nCe-Type: t\r\nCe-Source: /s\r\n"+
+	c := httpservertest.Dial(t, s.Addr())
+	_, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nCe-Specversion: 1.0\r\nCe-Id: 1\r\nCe-Type: t\r\nCe-Source: /s\r\n"+
 		"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"n\":")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.ReadAll(c); err != nil {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			t.Fatalf("the connection of a slow body is still open after %s", wait)
-		}
+	if httpservertest.StillOpen(c) {
+		t.Fatalf("the connection of a slow body is still open after %s", httpservertest.Guard)
 	}
 }

@@ -2,7 +2,7 @@ package httpserver
 
 import (
 	"bufio"
-	"errors"
+	"github.com/catalyst-cpaas/catalyst/internal/httpserver/httpservertest"
 	"io"
 	"net"
 	"net/http"
@@ -16,8 +16,6 @@ import (
 var tiny = Config{ReadHeaderTimeout: 150 * time.Millisecond, ReadTimeout: 300 * time.Millisecond,
 	WriteTimeout: 600 * time.Millisecond, IdleTimeout: 300 * time.Millisecond, MaxHeaderBytes: 8 << 10}
 
-const guard = 10 * time.Second
-
 func serve(t *testing.T, h http.Handler, c Config) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -30,27 +28,11 @@ func serve(t *testing.T, h http.Handler, c Config) string {
 	return l.Addr().String()
 }
 
-// dial connects a raw client whose reads give up after guard.
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.SetReadDeadline(time.Now().Add(guard)); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // wantClosed fails unless the server closes c (EOF or reset) before the guard.
 func wantClosed(t *testing.T, c net.Conn, what string) {
 	t.Helper()
-	_, err := io.ReadAll(c)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("%s: the connection is still open after %s", what, guard)
+	if httpservertest.StillOpen(c) {
+		t.Fatalf("%s: the connection is still open after %s", what, httpservertest.Guard)
 	}
 }
 
@@ -65,8 +47,9 @@ var readBody = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 func TestSlowBodyIsCutAtTheReadTimeout(t *testing.T) {
 	t.Parallel()
-	c := dial(t, serve(t, readBody, tiny))
-	start := time.Now()
+	addr := serve(t, readBody, tiny)
+	start := time.Now() // before the dial: the server's read deadline runs from its accept
+	c := httpservertest.Dial(t, addr)
 	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nhello"); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +66,7 @@ func TestSlowBodyIsCutAtTheReadTimeout(t *testing.T) {
 
 func TestSlowHeadersAreCut(t *testing.T) {
 	t.Parallel()
-	c := dial(t, serve(t, readBody, tiny))
+	c := httpservertest.Dial(t, serve(t, readBody, tiny))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n"); err != nil { // no blank line: headers never end
 		t.Fatal(err)
 	}
@@ -92,7 +75,7 @@ func TestSlowHeadersAreCut(t *testing.T) {
 
 func TestIdleConnectionIsClosed(t *testing.T) {
 	t.Parallel()
-	c := dial(t, serve(t, readBody, tiny))
+	c := httpservertest.Dial(t, serve(t, readBody, tiny))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +91,7 @@ func TestIdleConnectionIsClosed(t *testing.T) {
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("data after the answer")
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("an idle connection is still open after %s", guard)
+		t.Fatalf("an idle connection is still open after %s", httpservertest.Guard)
 	}
 }
 
@@ -125,28 +108,20 @@ func TestAnswerNotTakenIsCutAtTheWriteTimeout(t *testing.T) {
 			}
 		}
 	})
-	c := dial(t, serve(t, big, tiny))
+	c := httpservertest.Dial(t, serve(t, big, tiny))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-failed:
-	case <-time.After(guard):
-		t.Fatalf("the handler still writes to a client that reads nothing after %s", guard)
+	case <-time.After(httpservertest.Guard):
+		t.Fatalf("the handler still writes to a client that reads nothing after %s", httpservertest.Guard)
 	}
 }
 
 func TestHugeHeaderIs431(t *testing.T) {
 	t.Parallel()
-	c := dial(t, serve(t, readBody, tiny))
-	go func() { // the server may answer before it has read all of this
-		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+strings.Repeat("a", 1<<20)+"\r\n\r\n")
-	}()
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no answer to a 1 MB header: %v", err)
-	}
-	resp.Body.Close()
+	resp := httpservertest.HugeHeader(t, httpservertest.Dial(t, serve(t, readBody, tiny)), "/")
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a 1 MB Authorization header: %d, want 431", resp.StatusCode)
 	}

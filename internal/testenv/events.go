@@ -39,6 +39,13 @@ const PlatformToken = "test-platform-token-0123456789abcdef"
 // Authorization; empty presents nothing.
 func PostAs(t testing.TB, url, bearer string, e event.Event) int {
 	t.Helper()
+	status, _ := PostAnswer(t, url, bearer, e)
+	return status
+}
+
+// PostAnswer is PostAs that also returns the answer's body (a refusal's reason).
+func PostAnswer(t testing.TB, url, bearer string, e event.Event) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +60,10 @@ func PostAs(t testing.TB, url, bearer string, e event.Event) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read the answer to %s: %v", e.ID(), err)
+	}
+	return resp.StatusCode, body
 }
